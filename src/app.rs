@@ -1,0 +1,477 @@
+//! Wires the stages together for each subcommand. The only place that uses `anyhow`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{Cli, Color, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::engine::{Engine, RawMatch, Scratch};
+use crate::enrich::findings_for_input;
+use crate::finding::FindingSet;
+use crate::report::{self, Format, Summary, text};
+use crate::rules::RuleSet;
+use crate::rules::check::check_rules;
+use crate::sources::{self, Event, Root, Visitor, WalkOptions};
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
+        Command::Rules(RulesCommand::Check { paths }) => check(&paths),
+    }
+}
+
+/// Built-in rules (unless left out) plus the user's, then the selection.
+fn load_rules(args: &RuleArgs) -> Result<RuleSet> {
+    let mut set = if args.no_default_rules {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin()?
+    };
+    for path in &args.rule_paths {
+        set.add_path(path)?;
+    }
+    set.select(&args.only, &args.disabled)?;
+    if set.rules.is_empty() {
+        bail!("no rules selected");
+    }
+    Ok(set)
+}
+
+fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<u8> {
+    let set = load_rules(args)?;
+    let mut out = io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            let rules: Vec<_> = set
+                .rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id(), "name": r.name, "provider": r.provider, "kind": r.kind,
+                        "keywords": r.keywords, "origin": r.origin.to_string(),
+                        "description": r.description,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &rules)?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => {
+            let width = set.rules.iter().map(|r| r.id().len()).max().unwrap_or(0);
+            for r in &set.rules {
+                writeln!(
+                    out,
+                    "{:width$}  {:17}  {:16}  {}",
+                    r.id(),
+                    r.kind.as_str(),
+                    r.provider,
+                    r.name
+                )?;
+            }
+            writeln!(out, "{} rules", set.rules.len())?;
+        }
+    }
+    Ok(EXIT_CLEAN)
+}
+
+fn check(paths: &[PathBuf]) -> Result<u8> {
+    let builtin = RuleSet::builtin()?;
+    let (set, user_ids) = if paths.is_empty() {
+        (builtin, None)
+    } else {
+        let mut user = RuleSet::default();
+        for path in paths {
+            user.add_path(path)?;
+        }
+        let ids: Vec<String> = user.rules.iter().map(|r| r.id().to_string()).collect();
+        // Built-in rules are there only so companions can refer to them.
+        user.add_missing_from(&builtin);
+        (user, Some(ids))
+    };
+    let report = check_rules(&set, |id| {
+        user_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|i| i == id))
+    })?;
+    let mut out = io::stdout().lock();
+    for failure in &report.failures {
+        writeln!(out, "FAIL {failure}")?;
+    }
+    writeln!(
+        out,
+        "{} rules, {} examples: {}",
+        report.rules_checked,
+        report.examples_run,
+        if report.failures.is_empty() {
+            "all passed".to_string()
+        } else {
+            format!("{} failed", report.failures.len())
+        }
+    )?;
+    Ok(if report.failures.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+/// State shared by the walker threads of one scan.
+struct Shared<'a> {
+    engine: &'a Engine,
+    results: Mutex<(FindingSet, Summary)>,
+    /// `jsonl` findings are written here as they are found.
+    stream: Option<Mutex<&'a mut (dyn Write + Send)>>,
+    stream_failed: AtomicBool,
+    show_secrets: bool,
+    files: AtomicU64,
+    bytes: AtomicU64,
+    hits: AtomicU64,
+}
+
+/// One walker thread's scratch and results; merged into [`Shared`] when dropped.
+struct Worker<'s, 'a> {
+    shared: &'s Shared<'a>,
+    scratch: Scratch,
+    matches: Vec<RawMatch>,
+    findings: FindingSet,
+    summary: Summary,
+}
+
+impl<'s, 'a> Worker<'s, 'a> {
+    fn new(shared: &'s Shared<'a>) -> Self {
+        Worker {
+            shared,
+            scratch: shared.engine.new_scratch(),
+            matches: Vec::new(),
+            findings: FindingSet::default(),
+            summary: Summary::default(),
+        }
+    }
+
+    fn scan_input(&mut self, path: &str, bytes: &[u8]) {
+        self.summary.files_scanned += 1;
+        self.summary.bytes_scanned += bytes.len() as u64;
+        self.shared.files.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.matches.clear();
+        self.shared
+            .engine
+            .scan(bytes, &mut self.scratch, &mut self.matches);
+        if self.matches.is_empty() {
+            return;
+        }
+        let found = findings_for_input(self.shared.engine, path, bytes, &mut self.matches);
+        self.shared
+            .hits
+            .fetch_add(found.len() as u64, Ordering::Relaxed);
+        if let Some(stream) = &self.shared.stream {
+            let mut lines = Vec::new();
+            for finding in &found {
+                let value = report::finding_json(finding, self.shared.show_secrets);
+                // Serializing a Value to a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut lines, &value);
+                lines.push(b'\n');
+            }
+            let mut out = stream.lock().unwrap_or_else(PoisonError::into_inner);
+            if out.write_all(&lines).is_err() {
+                self.shared.stream_failed.store(true, Ordering::Relaxed);
+            }
+        }
+        for finding in found {
+            self.findings.add(finding);
+        }
+    }
+}
+
+impl Visitor for Worker<'_, '_> {
+    fn visit(&mut self, event: Event<'_>) {
+        match event {
+            Event::Input { path, bytes } => self.scan_input(path, bytes),
+            Event::Skipped { path, reason } => self.summary.skip(path, &reason),
+        }
+    }
+}
+
+impl Drop for Worker<'_, '_> {
+    fn drop(&mut self) {
+        let mut results = self
+            .shared
+            .results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        results.0.merge(std::mem::take(&mut self.findings));
+        results.1.merge(std::mem::take(&mut self.summary));
+    }
+}
+
+/// What the command line asked to scan.
+struct Targets {
+    roots: Vec<Root>,
+    stdin: bool,
+}
+
+fn resolve_targets(paths: &[PathBuf]) -> Result<Targets> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let many = paths.len() > 1;
+    let mut targets = Targets {
+        roots: Vec::new(),
+        stdin: false,
+    };
+    for path in paths {
+        if path.as_os_str() == "-" {
+            targets.stdin = true;
+            continue;
+        }
+        let meta = fs::metadata(&path).with_context(|| path.display().to_string())?;
+        let shown = path.to_string_lossy().replace('\\', "/");
+        // One folder: paths relative to it. A file, or several roots: paths as given.
+        let display_prefix = if meta.is_dir() && !many {
+            String::new()
+        } else {
+            shown
+        };
+        targets.roots.push(Root {
+            path,
+            display_prefix,
+        });
+    }
+    Ok(targets)
+}
+
+/// A report destination: standard output, or a file written whole or not at all
+/// (a temporary file beside it, renamed into place when the report is complete).
+enum Destination {
+    Stdout(io::Stdout),
+    File {
+        writer: BufWriter<File>,
+        temp: PathBuf,
+        path: PathBuf,
+    },
+}
+
+impl Destination {
+    fn open(output: Option<&Path>) -> Result<Destination> {
+        let Some(path) = output else {
+            return Ok(Destination::Stdout(io::stdout()));
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path.file_name().context("--output needs a file name")?;
+        let temp = dir.join(format!(
+            ".{}.sprawl-{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600); // reports name where credentials are
+        }
+        let file = options
+            .open(&temp)
+            .with_context(|| format!("{}: cannot write report", path.display()))?;
+        Ok(Destination::File {
+            writer: BufWriter::new(file),
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn writer(&mut self) -> &mut (dyn Write + Send) {
+        match self {
+            Destination::Stdout(out) => out,
+            Destination::File { writer, .. } => writer,
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Destination::Stdout(mut out) => out.flush().context("standard output"),
+            Destination::File { writer, temp, path } => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| path.display().to_string())?;
+                file.sync_all()
+                    .with_context(|| path.display().to_string())?;
+                fs::rename(&temp, &path).with_context(|| path.display().to_string())
+            }
+        }
+    }
+
+    fn abandon(self) {
+        if let Destination::File { temp, .. } = self {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<u8> {
+    let started = Instant::now();
+    let set = load_rules(&args.rules)?;
+    let engine = Engine::new(&set)?;
+    let targets = resolve_targets(&args.paths)?;
+    let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+    });
+    let options = WalkOptions {
+        respect_ignore_files: !args.no_ignore,
+        follow_links: args.follow,
+        max_file_size: args.max_file_size,
+        threads,
+    };
+
+    let mut destination = Destination::open(args.output.as_deref())?;
+    let outcome = scan_into(
+        &args,
+        &engine,
+        &targets,
+        &options,
+        &mut destination,
+        started,
+    );
+    match outcome {
+        Ok(code) => {
+            destination.finish()?;
+            Ok(code)
+        }
+        Err(err) => {
+            destination.abandon();
+            Err(err)
+        }
+    }
+}
+
+fn scan_into(
+    args: &ScanArgs,
+    engine: &Engine,
+    targets: &Targets,
+    options: &WalkOptions,
+    destination: &mut Destination,
+    started: Instant,
+) -> Result<u8> {
+    let streaming = args.format == Format::Jsonl;
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let writer = destination.writer();
+    let shared = Shared {
+        engine,
+        results: Mutex::new((FindingSet::default(), Summary::default())),
+        stream: streaming.then_some(Mutex::new(writer)),
+        stream_failed: AtomicBool::new(false),
+        show_secrets: args.show_secrets,
+        files: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        hits: AtomicU64::new(0),
+    };
+
+    let show_progress = !args.quiet && io::stderr().is_terminal();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if show_progress {
+            scope.spawn(|| progress(&shared, &done));
+        }
+        if targets.stdin {
+            let mut worker = Worker::new(&shared);
+            let mut buf = Vec::new();
+            match sources::read_stdin(options.max_file_size, &mut buf) {
+                Ok(()) => worker.visit(Event::Input {
+                    path: "<stdin>",
+                    bytes: &buf,
+                }),
+                Err(reason) => worker.visit(Event::Skipped {
+                    path: "<stdin>".into(),
+                    reason,
+                }),
+            }
+        }
+        sources::walk(&targets.roots, options, || Worker::new(&shared));
+        done.store(true, Ordering::Relaxed);
+    });
+
+    if shared.stream_failed.load(Ordering::Relaxed) {
+        bail!("cannot write the report");
+    }
+    let (findings, mut summary) = shared
+        .results
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let findings = findings.into_sorted();
+    summary.findings = findings.len() as u64;
+    summary.locations = findings.iter().map(|f| f.locations.len() as u64).sum();
+    summary.rules = engine.rule_count() as u64;
+    summary.problems.sort();
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+
+    let out = destination.writer();
+    match args.format {
+        Format::Json => {
+            let doc = report::report_json(&findings, &summary, args.show_secrets);
+            serde_json::to_writer_pretty(&mut *out, &doc).context("cannot write the report")?;
+            writeln!(out).context("cannot write the report")?;
+        }
+        Format::Jsonl => {}
+        Format::Text => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+            };
+            text::write_text(
+                out,
+                &findings,
+                &summary,
+                text::Style { color },
+                args.show_secrets,
+            )
+            .context("cannot write the report")?;
+        }
+    }
+    Ok(if findings.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+/// A progress line on stderr (only when it is a terminal): files, bytes, findings so far.
+fn progress(shared: &Shared<'_>, done: &AtomicBool) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    while !done.load(Ordering::Relaxed) {
+        let bytes = shared.bytes.load(Ordering::Relaxed);
+        bar.set_message(format!(
+            "{} files · {:.1} MB · {} findings",
+            shared.files.load(Ordering::Relaxed),
+            bytes as f64 / 1e6,
+            shared.hits.load(Ordering::Relaxed)
+        ));
+        bar.tick();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
+}

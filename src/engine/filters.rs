@@ -1,0 +1,341 @@
+//! Checks a candidate secret must pass after its regex matched: entropy, format validators,
+//! and placeholder lists. Pure functions on bytes, so they are cheap to test and to fuzz.
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use crate::rules::Validator;
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let len = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / len;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+pub fn validate(validator: Validator, secret: &[u8]) -> bool {
+    match validator {
+        Validator::Crc32Base62 => crc32_base62(secret),
+        Validator::Jwt => jwt(secret),
+        Validator::Base64 => decode_base64_loose(secret).is_some_and(|d| !d.is_empty()),
+        Validator::Pem => pem(secret),
+    }
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// GitHub and npm tokens end in 6 base62 digits of the CRC32 of the random part between the
+/// `prefix_` and the checksum. Decoding and comparing integers (not strings) keeps leading
+/// zeros from mattering.
+fn crc32_base62(secret: &[u8]) -> bool {
+    let Some(underscore) = secret.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let rest = &secret[underscore + 1..];
+    if rest.len() < 7 {
+        return false;
+    }
+    let (body, check) = rest.split_at(rest.len() - 6);
+    let mut value: u64 = 0;
+    for &c in check {
+        let Some(digit) = BASE62.iter().position(|&d| d == c) else {
+            return false;
+        };
+        value = value * 62 + digit as u64;
+    }
+    value == u64::from(crc32fast::hash(body))
+}
+
+fn lenient(alphabet: &base64::alphabet::Alphabet) -> GeneralPurpose {
+    GeneralPurpose::new(
+        alphabet,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+}
+
+/// Decodes standard or URL-safe base64, padded or not, ignoring whitespace and the two-byte
+/// escapes `\n` and `\r` that JSON strings put inside PEM bodies.
+pub fn decode_base64_loose(text: &[u8]) -> Option<Vec<u8>> {
+    let mut clean = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'\\' && matches!(text.get(i + 1), Some(b'n' | b'r')) {
+            i += 2;
+            continue;
+        }
+        if !b.is_ascii_whitespace() {
+            clean.push(b);
+        }
+        i += 1;
+    }
+    if clean.is_empty() {
+        return None;
+    }
+    lenient(&base64::alphabet::STANDARD)
+        .decode(&clean)
+        .or_else(|_| lenient(&base64::alphabet::URL_SAFE).decode(&clean))
+        .ok()
+}
+
+fn jwt(secret: &[u8]) -> bool {
+    let mut parts = secret.split(|&b| b == b'.');
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let object = |part: &[u8]| -> Option<serde_json::Map<String, serde_json::Value>> {
+        let bytes = lenient(&base64::alphabet::URL_SAFE).decode(part).ok()?;
+        match serde_json::from_slice(&bytes).ok()? {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        }
+    };
+    matches!(object(header), Some(h) if h.contains_key("alg")) && object(payload).is_some()
+}
+
+/// Bytes of key material a PEM body must decode to; documentation snippets with `...` or a
+/// short line of base64 do not reach it.
+const PEM_MIN_DECODED: usize = 64;
+
+fn pem(secret: &[u8]) -> bool {
+    // Lines may be real newlines or `\n` escapes inside a JSON/YAML string.
+    let text = String::from_utf8_lossy(secret)
+        .replace("\\r", "")
+        .replace("\\n", "\n");
+    let mut body = String::new();
+    for line in text.lines().map(str::trim) {
+        // BEGIN/END lines, RFC 1421 headers (Proc-Type, DEK-Info, Version) and the PGP CRC line.
+        if line.starts_with("-----") || line.contains(':') || line.starts_with('=') {
+            continue;
+        }
+        body.push_str(line);
+    }
+    decode_base64_loose(body.as_bytes()).is_some_and(|d| d.len() >= PEM_MIN_DECODED)
+}
+
+/// Substrings (compared in ASCII lowercase) that mark a value as a stand-in, not a credential.
+/// A random 20+ character token contains none of them by chance.
+const PLACEHOLDER_MARKERS: &[&str] = &[
+    "example",
+    "xxxxx",
+    "placeholder",
+    "dummy",
+    "sample",
+    "redacted",
+    "changeme",
+    "change_me",
+    "change-me",
+    "your_",
+    "your-",
+    "yourapikey",
+    "yourtoken",
+    "yoursecret",
+    "insert_",
+    "insert-",
+    "replace_me",
+    "replaceme",
+    "*****",
+    ".....",
+    "${",
+    "{{",
+    "%(",
+    "$(",
+];
+
+/// True when the secret is evidently not a real credential.
+pub fn is_placeholder(secret: &[u8]) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    if PLACEHOLDER_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
+    {
+        return true;
+    }
+    // `<token>`, `<your key here>`
+    if lower.first() == Some(&b'<') && lower.last() == Some(&b'>') {
+        return true;
+    }
+    // One repeated byte (`aaaaaaaa`, `00000000`).
+    lower.windows(2).all(|w| w[0] == w[1])
+}
+
+/// Values that a generic rule (a password or token found by its key name) must not report:
+/// references to other values, code, and words. Specific rules do not need this: their
+/// format already says "credential".
+pub fn is_generic_non_secret(secret: &[u8]) -> bool {
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "null",
+        "none",
+        "true",
+        "false",
+        "undefined",
+        "required",
+        "optional",
+        "string",
+        "default",
+        "bearer",
+        "basic",
+        "hidden",
+        "unknown",
+        "invalid",
+        "missing",
+        "empty",
+        "value",
+        "public",
+        "private",
+    ];
+    let lower = secret.to_ascii_lowercase();
+    if WORDS.iter().any(|w| lower == w.as_bytes()) {
+        return true;
+    }
+    // Interpolation, calls, indexing, templates, env references.
+    if secret.iter().any(|b| {
+        matches!(
+            b,
+            b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b'\\' | b'`'
+        )
+    }) || matches!(
+        secret.first(),
+        Some(b'$' | b'%' | b'@' | b'&' | b'*' | b'#' | b'!' | b'.')
+    ) {
+        return true;
+    }
+    let has_digit = secret.iter().any(u8::is_ascii_digit);
+    let has_alpha = secret.iter().any(u8::is_ascii_alphabetic);
+    // Identifiers and words (`nextPageToken`, `SECRET_KEY_NAME`, `my-secret-name`): a credential
+    // nearly always mixes letters with digits or symbols.
+    let identifier_like = secret
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.' | b'/' | b':'));
+    if identifier_like || !has_alpha {
+        return true;
+    }
+    // Dotted or slashed paths (`config.db.password`, `/etc/ssl/key.pem`, `a/b/c`).
+    let segments = secret
+        .split(|&b| b == b'.' || b == b'/')
+        .filter(|s| !s.is_empty())
+        .count();
+    if segments >= 3 || secret.contains(&b'/') && !has_digit {
+        return true;
+    }
+    // Version strings, dates, hex colours: mostly digits with a few letters.
+    let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits * 10 > secret.len() * 8 {
+        return true;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn github_token(body: &str) -> String {
+        let mut crc = u64::from(crc32fast::hash(body.as_bytes()));
+        let mut digits = Vec::new();
+        for _ in 0..6 {
+            digits.push(BASE62[(crc % 62) as usize]);
+            crc /= 62;
+        }
+        digits.reverse();
+        format!("ghp_{body}{}", String::from_utf8(digits).unwrap())
+    }
+
+    #[test]
+    fn crc32_base62_accepts_valid_and_rejects_one_changed_char() {
+        let token = github_token("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1");
+        assert!(crc32_base62(token.as_bytes()));
+        let mut broken = token.into_bytes();
+        broken[10] = if broken[10] == b'x' { b'y' } else { b'x' };
+        assert!(!crc32_base62(&broken));
+        assert!(!crc32_base62(b"ghp_short"));
+        assert!(!crc32_base62(b"no-underscore-at-all"));
+    }
+
+    #[test]
+    fn entropy_of_uniform_and_constant_input() {
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+        assert_eq!(shannon_entropy(b""), 0.0);
+    }
+
+    #[test]
+    fn jwt_needs_json_header_with_alg() {
+        // {"alg":"HS256","typ":"JWT"} . {"sub":"svc-1"} . signature
+        let token = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdmMtMSJ9.c2lnbmF0dXJl";
+        assert!(jwt(token));
+        assert!(!jwt(b"eyJub3QiOiJqd3QifQ.eyJzdWIiOiJzdmMtMSJ9.c2ln"));
+        assert!(!jwt(b"not.a.jwt"));
+    }
+
+    #[test]
+    fn pem_needs_real_base64_body() {
+        let body = "QUJD".repeat(40);
+        let good =
+            format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----");
+        assert!(pem(good.as_bytes()));
+        let escaped = good.replace('\n', "\\n");
+        assert!(pem(escaped.as_bytes()));
+        assert!(!pem(
+            b"-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----"
+        ));
+    }
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for p in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "${API_TOKEN}",
+            "{{ token }}",
+            "<token>",
+            "YOUR_API_KEY_HERE",
+            "changeme",
+            "xxxxxxxxxxxx",
+            "00000000",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+        assert!(!is_placeholder(b"ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1abcdef"));
+    }
+
+    #[test]
+    fn generic_values_that_are_code_or_words() {
+        for v in [
+            "nextPageToken",
+            "SECRET_KEY_NAME",
+            "os.environ.get",
+            "getToken()",
+            "process.env.TOKEN",
+            "/etc/ssl/private/key.pem",
+            "1.2.3-beta4",
+            "12345678",
+            "password",
+        ] {
+            assert!(is_generic_non_secret(v.as_bytes()), "{v}");
+        }
+        for v in ["S3cr3tP@ssw0rd!", "q8Zr2LmX9vTn4KpW", "hunter2hunter2x"] {
+            assert!(!is_generic_non_secret(v.as_bytes()), "{v}");
+        }
+    }
+}

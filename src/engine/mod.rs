@@ -1,0 +1,561 @@
+//! The compiled matcher: bytes in, raw matches out.
+//!
+//! Two stages, because regexes over whole files are 150–300× slower than a keyword scan
+//! (ENGINE-NOTES.md): one Aho-Corasick DFA over the keywords of every rule scans the input
+//! once; only rules whose keywords hit run their regex, and only on a window around each hit.
+//! Everything is compiled once per run and shared read-only across threads; each thread
+//! brings its own [`Scratch`].
+
+pub mod filters;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::meta;
+use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
+use regex_automata::{Input, PatternID};
+
+use crate::rules::{Kind, Rule, RuleError, RuleSet, Validator, invalid};
+
+/// Compiled-regex size limit per rule: generous for real rules, but a runaway user pattern
+/// (huge counted repetitions) is a clear error instead of gigabytes of automaton.
+const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+/// Index of a rule in [`Engine::rules`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleIdx(pub u32);
+
+/// What a report needs to know about a rule, shared by every finding of it.
+#[derive(Debug)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub kind: Kind,
+    pub description: Option<String>,
+    pub generic: bool,
+}
+
+struct CompiledRule {
+    info: Arc<RuleInfo>,
+    regex: meta::Regex,
+    secret_group: usize,
+    identifier_groups: Vec<(Arc<str>, usize)>,
+    min_entropy: Option<f64>,
+    validator: Option<Validator>,
+    allow: Vec<regex::bytes::Regex>,
+    window_before: usize,
+    window_after: usize,
+    companion: Option<CompanionLink>,
+}
+
+struct CompanionLink {
+    rule: RuleIdx,
+    within: usize,
+    identifier: Arc<str>,
+}
+
+/// A keyword hit triggers these rules; case-sensitive rules also need the exact bytes.
+struct Trigger {
+    rule: RuleIdx,
+    exact: Option<Box<[u8]>>,
+}
+
+/// One confirmed match of one rule in one input, as byte ranges into that input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMatch {
+    pub rule: RuleIdx,
+    /// The whole regex match.
+    pub span: Range<usize>,
+    /// The `secret` group.
+    pub secret: Range<usize>,
+    /// Non-secret identifiers: named groups other than `secret`, plus companions.
+    pub identifiers: Vec<(Arc<str>, Range<usize>)>,
+}
+
+/// Per-thread working memory, reused across inputs so the hot path does not allocate.
+pub struct Scratch {
+    open: Vec<Option<Range<usize>>>,
+    touched: Vec<RuleIdx>,
+    windows: Vec<(RuleIdx, Range<usize>)>,
+    caches: Vec<Option<meta::Cache>>,
+    captures: Vec<Option<Captures>>,
+}
+
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    keywords: Option<AhoCorasick>,
+    triggers: Vec<Vec<Trigger>>,
+}
+
+impl Engine {
+    /// Compiles every rule of the set; the first rule that does not compile is the error.
+    pub fn new(set: &RuleSet) -> Result<Engine, RuleError> {
+        let mut rules = Vec::with_capacity(set.rules.len());
+        for rule in &set.rules {
+            rules.push(compile_rule(rule)?);
+        }
+        // Companions refer to rules by id; resolve them to indices once.
+        for (idx, rule) in set.rules.iter().enumerate() {
+            if let Some(companion) = &rule.companion {
+                let Some(target) = set.rules.iter().position(|r| r.id() == companion.rule) else {
+                    return Err(invalid(
+                        rule,
+                        format!("companion rule '{}' is not loaded", companion.rule),
+                    ));
+                };
+                rules[idx].companion = Some(CompanionLink {
+                    rule: RuleIdx(target as u32),
+                    within: companion.within,
+                    identifier: Arc::from(companion.identifier.as_str()),
+                });
+            }
+        }
+
+        // One automaton pattern per distinct lowercase keyword; each lists the rules it triggers.
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut triggers: Vec<Vec<Trigger>> = Vec::new();
+        for (idx, rule) in set.rules.iter().enumerate() {
+            for keyword in &rule.keywords {
+                let lower = keyword.as_bytes().to_ascii_lowercase();
+                let slot = match patterns.iter().position(|p| *p == lower) {
+                    Some(slot) => slot,
+                    None => {
+                        patterns.push(lower);
+                        triggers.push(Vec::new());
+                        patterns.len() - 1
+                    }
+                };
+                let exact = (!rule.case_insensitive).then(|| keyword.as_bytes().into());
+                triggers[slot].push(Trigger {
+                    rule: RuleIdx(idx as u32),
+                    exact,
+                });
+            }
+        }
+        let keywords = if patterns.is_empty() {
+            None
+        } else {
+            // An explicit DFA is ~4× faster than the automatic choice at this pattern count
+            // (ENGINE-NOTES.md); overlapping search needs the standard match kind.
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .build(&patterns)
+                    .map_err(|e| RuleError::Parse {
+                        path: "<keywords>".into(),
+                        line: 1,
+                        column: 1,
+                        message: format!("keyword automaton: {e}"),
+                    })?,
+            )
+        };
+        Ok(Engine {
+            rules,
+            keywords,
+            triggers,
+        })
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn rule_info(&self, idx: RuleIdx) -> &Arc<RuleInfo> {
+        &self.rules[idx.0 as usize].info
+    }
+
+    pub fn new_scratch(&self) -> Scratch {
+        Scratch {
+            open: vec![None; self.rules.len()],
+            touched: Vec::new(),
+            windows: Vec::new(),
+            caches: (0..self.rules.len()).map(|_| None).collect(),
+            captures: (0..self.rules.len()).map(|_| None).collect(),
+        }
+    }
+
+    /// Appends to `out` every match in `hay`, after filters, companion pairing and the
+    /// rule that generic rules give way to specific ones.
+    pub fn scan(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<RawMatch>) {
+        let first = out.len();
+        self.collect_windows(hay, scratch);
+        let windows = std::mem::take(&mut scratch.windows);
+        for (rule, window) in &windows {
+            self.confirm(*rule, hay, window.clone(), scratch, out);
+        }
+        scratch.windows = windows;
+        scratch.windows.clear();
+        if out.len() > first {
+            let matches: Vec<RawMatch> = out.drain(first..).collect();
+            postprocess(&self.rules, matches, out);
+        }
+    }
+
+    /// Stage one: keyword hits become per-rule windows, merged as they arrive (hits come in
+    /// order of their end, so a rule's next window either extends its open one or starts anew).
+    fn collect_windows(&self, hay: &[u8], scratch: &mut Scratch) {
+        let Some(keywords) = &self.keywords else {
+            return;
+        };
+        for hit in keywords.find_overlapping_iter(hay) {
+            for trigger in &self.triggers[hit.pattern().as_usize()] {
+                if let Some(exact) = &trigger.exact
+                    && hay[hit.range()] != **exact
+                {
+                    continue;
+                }
+                let rule = &self.rules[trigger.rule.0 as usize];
+                let start = hit.start().saturating_sub(rule.window_before);
+                let end = (hit.end() + rule.window_after).min(hay.len());
+                let slot = &mut scratch.open[trigger.rule.0 as usize];
+                match slot {
+                    Some(open) if start <= open.end => {
+                        open.start = open.start.min(start);
+                        open.end = open.end.max(end);
+                    }
+                    Some(open) => {
+                        scratch.windows.push((trigger.rule, open.clone()));
+                        *open = start..end;
+                    }
+                    None => {
+                        *slot = Some(start..end);
+                        scratch.touched.push(trigger.rule);
+                    }
+                }
+            }
+        }
+        for rule in scratch.touched.drain(..) {
+            if let Some(open) = scratch.open[rule.0 as usize].take() {
+                scratch.windows.push((rule, open));
+            }
+        }
+    }
+
+    /// Stage two: the rule's regex on one window, then the secret's filters.
+    fn confirm(
+        &self,
+        idx: RuleIdx,
+        hay: &[u8],
+        window: Range<usize>,
+        scratch: &mut Scratch,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let rule = &self.rules[idx.0 as usize];
+        let cache = scratch.caches[idx.0 as usize].get_or_insert_with(|| rule.regex.create_cache());
+        let caps =
+            scratch.captures[idx.0 as usize].get_or_insert_with(|| rule.regex.create_captures());
+        // Look-around (`\b`) sees bytes outside the window, so a token cut by the window
+        // edge fails to match instead of matching a truncated secret.
+        let mut input = Input::new(hay).range(window.clone());
+        while input.start() <= window.end {
+            rule.regex.search_captures_with(cache, &input, caps);
+            let Some(m) = caps.get_match() else {
+                break;
+            };
+            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
+            if let Some(secret) = caps.get_group(rule.secret_group).map(|s| s.range())
+                && !secret.is_empty()
+                && rule.accepts(&hay[secret.clone()])
+            {
+                let identifiers = rule
+                    .identifier_groups
+                    .iter()
+                    .filter_map(|(name, group)| {
+                        caps.get_group(*group).map(|s| (name.clone(), s.range()))
+                    })
+                    .collect();
+                out.push(RawMatch {
+                    rule: idx,
+                    span: m.range(),
+                    secret,
+                    identifiers,
+                });
+            }
+            if next > window.end {
+                break;
+            }
+            input.set_start(next);
+        }
+    }
+
+    /// Every match in `text`, for rule examples and tests.
+    pub fn find_all(&self, text: &[u8]) -> Vec<RawMatch> {
+        let mut scratch = self.new_scratch();
+        let mut out = Vec::new();
+        self.scan(text, &mut scratch, &mut out);
+        out
+    }
+}
+
+impl CompiledRule {
+    fn accepts(&self, secret: &[u8]) -> bool {
+        if let Some(min) = self.min_entropy
+            && filters::shannon_entropy(secret) < min
+        {
+            return false;
+        }
+        if let Some(validator) = self.validator
+            && !filters::validate(validator, secret)
+        {
+            return false;
+        }
+        if self.allow.iter().any(|re| re.is_match(secret)) || filters::is_placeholder(secret) {
+            return false;
+        }
+        !(self.info.generic && filters::is_generic_non_secret(secret))
+    }
+}
+
+fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
+    let regex =
+        compile_pattern(&rule.pattern).map_err(|e| invalid(rule, format!("pattern: {e}")))?;
+    let group_info = regex.group_info();
+    let Some(secret_group) = group_info.to_index(PatternID::ZERO, "secret") else {
+        return Err(invalid(rule, "pattern has no named group `secret`"));
+    };
+    let identifier_groups = group_info
+        .pattern_names(PatternID::ZERO)
+        .enumerate()
+        .filter_map(|(index, name)| name.map(|n| (n, index)))
+        .filter(|(name, _)| *name != "secret")
+        .map(|(name, index)| (Arc::from(name), index))
+        .collect();
+    let allow = rule
+        .allow
+        .iter()
+        .map(|pattern| {
+            regex::bytes::RegexBuilder::new(pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| invalid(rule, format!("allow pattern: {}", one_line(&e.to_string()))))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(CompiledRule {
+        info: Arc::new(RuleInfo {
+            id: rule.id().to_string(),
+            name: rule.name.clone(),
+            provider: rule.provider.clone(),
+            kind: rule.kind,
+            description: rule.description.clone(),
+            generic: rule.generic,
+        }),
+        regex,
+        secret_group,
+        identifier_groups,
+        min_entropy: rule.min_entropy,
+        validator: rule.validator,
+        allow,
+        window_before: rule.window_before(),
+        window_after: rule.window_after(),
+        companion: None,
+    })
+}
+
+/// Compiles with Unicode off (ASCII classes, matching raw bytes): 30× faster to build for
+/// ASCII rules and no slower to run. A pattern that needs Unicode classes still gets them.
+fn compile_pattern(pattern: &str) -> Result<meta::Regex, String> {
+    let build = |unicode: bool| {
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                    .hybrid_cache_capacity(1 << 20),
+            )
+            .syntax(syntax::Config::new().unicode(unicode).utf8(false))
+            .build(pattern)
+            .map_err(|e| one_line(&e.to_string()))
+    };
+    build(false).or_else(|_| build(true))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Companion pairing and generic-vs-specific overlap, on the matches of one input.
+fn postprocess(rules: &[CompiledRule], mut matches: Vec<RawMatch>, out: &mut Vec<RawMatch>) {
+    matches.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
+    matches.dedup_by(|a, b| a.rule == b.rule && a.secret == b.secret);
+
+    let mut consumed = vec![false; matches.len()];
+    for i in 0..matches.len() {
+        let Some(link) = &rules[matches[i].rule.0 as usize].companion else {
+            continue;
+        };
+        let span = matches[i].span.clone();
+        let nearest = matches
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.rule == link.rule)
+            .map(|(j, c)| (j, distance(&span, &c.span)))
+            .filter(|&(_, d)| d <= link.within)
+            .min_by_key(|&(_, d)| d);
+        if let Some((j, _)) = nearest {
+            consumed[j] = true;
+            let value = matches[j].secret.clone();
+            let name = link.identifier.clone();
+            let m = &mut matches[i];
+            m.identifiers.retain(|(n, _)| *n != name);
+            m.identifiers.push((name, value));
+        }
+    }
+
+    // A generic rule gives way to any specific rule whose secret overlaps its own.
+    let specific: Vec<Range<usize>> = matches
+        .iter()
+        .filter(|m| !rules[m.rule.0 as usize].info.generic)
+        .map(|m| m.secret.clone())
+        .collect();
+    let overlaps_specific = |r: &Range<usize>| {
+        // `specific` is sorted by start; only ranges starting before r.end can overlap.
+        let upto = specific.partition_point(|s| s.start < r.end);
+        specific[..upto].iter().any(|s| s.end > r.start)
+    };
+
+    for (m, used) in matches.into_iter().zip(consumed) {
+        if used {
+            continue;
+        }
+        if rules[m.rule.0 as usize].info.generic && overlaps_specific(&m.secret) {
+            continue;
+        }
+        out.push(m);
+    }
+}
+
+fn distance(a: &Range<usize>, b: &Range<usize>) -> usize {
+    if a.end <= b.start {
+        b.start - a.end
+    } else {
+        a.start.saturating_sub(b.end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(toml: &str) -> Engine {
+        let mut set = RuleSet::default();
+        set.add_file_text("t.toml", toml, false).unwrap();
+        Engine::new(&set).unwrap()
+    }
+
+    const RULES: &str = r#"
+[[rules]]
+id = "demo-key-id"
+name = "Demo key id"
+provider = "demo"
+kind = "api-key"
+keywords = ["DKID"]
+pattern = '''\b(?P<secret>(?P<key_id>DKID[A-Z2-7]{8}))\b'''
+
+[[rules]]
+id = "demo-secret"
+name = "Demo secret"
+provider = "demo"
+kind = "api-key"
+keywords = ["demo_secret"]
+case_insensitive = true
+pattern = '''(?i)demo_secret\s*=\s*"(?P<secret>[A-Za-z0-9/+]{16})"'''
+companion = { rule = "demo-key-id", within = 200, as = "key_id" }
+
+[[rules]]
+id = "demo-generic"
+name = "Generic"
+provider = "generic"
+kind = "password"
+keywords = ["password"]
+case_insensitive = true
+generic = true
+pattern = '''(?i)password\s*=\s*"(?P<secret>[^"\s]{8,64})"'''
+"#;
+
+    #[test]
+    fn finds_secret_and_identifier_groups() {
+        let e = engine(RULES);
+        let text = b"x = DKIDABCDEFGH;";
+        let found = e.find_all(text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&text[found[0].secret.clone()], b"DKIDABCDEFGH");
+        assert_eq!(found[0].identifiers[0].0.as_ref(), "key_id");
+    }
+
+    #[test]
+    fn case_sensitive_keywords_need_exact_bytes() {
+        let e = engine(RULES);
+        assert!(e.find_all(b"dkidABCDEFGH").is_empty());
+    }
+
+    #[test]
+    fn companion_pairs_into_one_credential() {
+        let e = engine(RULES);
+        let text = b"id = DKIDABCDEFGH\nDEMO_SECRET = \"q8Zr2LmX9vTn4KpW\"\n";
+        let found = e.find_all(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(e.rule_info(found[0].rule).id, "demo-secret");
+        let (name, range) = &found[0].identifiers[0];
+        assert_eq!(name.as_ref(), "key_id");
+        assert_eq!(&text[range.clone()], b"DKIDABCDEFGH");
+    }
+
+    #[test]
+    fn generic_gives_way_to_specific_on_the_same_bytes() {
+        let e = engine(RULES);
+        let text = b"password = \"DKIDABCDEFGH\"";
+        let found = e.find_all(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(e.rule_info(found[0].rule).id, "demo-key-id");
+    }
+
+    #[test]
+    fn windows_merge_and_matches_are_not_duplicated() {
+        let e = engine(RULES);
+        let text = b"DKIDABCDEFGH DKIDABCDEFGH DKIDQRSTUVWX ".repeat(50);
+        let found = e.find_all(&text);
+        assert_eq!(found.len(), 150);
+    }
+
+    #[test]
+    fn a_token_cut_by_the_window_edge_is_not_reported_truncated() {
+        let toml = r#"
+[[rules]]
+id = "demo-long"
+name = "Long"
+provider = "demo"
+kind = "token"
+keywords = ["tok_"]
+window_after = 8
+pattern = '''\b(?P<secret>tok_[a-z]{4,40})\b'''
+"#;
+        let e = engine(toml);
+        assert!(e.find_all(b"tok_abcdefghijklmnopqrstuvwxyz").is_empty());
+        assert_eq!(e.find_all(b"tok_abcd ").len(), 1);
+    }
+
+    #[test]
+    fn a_pattern_without_secret_group_is_an_error() {
+        let toml = RULES.replace("(?P<secret>[^\"\\s]{8,64})", "([^\"\\s]{8,64})");
+        let mut set = RuleSet::default();
+        set.add_file_text("t.toml", &toml, false).unwrap();
+        let err = Engine::new(&set).err().expect("must fail").to_string();
+        assert!(
+            err.contains("demo-generic") && err.contains("secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_huge_pattern_is_a_clear_error() {
+        let toml = RULES.replace("{8,64}", "{8,64}){1000}(?:x");
+        let mut set = RuleSet::default();
+        set.add_file_text("t.toml", &toml, false).unwrap();
+        let err = Engine::new(&set).err().expect("must fail").to_string();
+        assert!(err.contains("pattern"), "{err}");
+    }
+}

@@ -1,0 +1,185 @@
+//! The one model every reporter reads: a credential (one distinct secret) and every place it
+//! was seen. Reporters never re-derive facts; they only choose how to print these.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::engine::RuleInfo;
+
+/// The bytes of a secret. Its `Debug` never shows them, so it cannot reach a log by accident;
+/// the only way out is [`Secret::expose`], which reporters call under `--show-secrets`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: &[u8]) -> Secret {
+        Secret(bytes.to_vec())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// SHA-256 of the secret's exact bytes: stable across runs and machines, so baselines and
+/// inventories can name a credential without holding it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    pub fn of(secret: &[u8]) -> Fingerprint {
+        use sha2::Digest as _;
+        Fingerprint(sha2::Sha256::digest(secret).into())
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sha256:")?;
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where a location's bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    File,
+}
+
+/// One place a secret was seen. Lines and columns are 1-based; columns count characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub commit: Option<String>,
+    pub source: SourceKind,
+}
+
+/// A distinct credential and everywhere it appears.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: Arc<RuleInfo>,
+    pub fingerprint: Fingerprint,
+    pub secret: Secret,
+    pub redacted: String,
+    pub key_id: Option<String>,
+    /// Other non-secret identifiers the rule captured (user name, host, account).
+    pub identifiers: BTreeMap<String, String>,
+    pub locations: Vec<Location>,
+}
+
+impl Finding {
+    /// Folds another sighting of the same secret into this finding.
+    fn absorb(&mut self, other: Finding) {
+        // A specific rule names the credential better than a generic one.
+        if self.rule.generic && !other.rule.generic {
+            self.rule = other.rule;
+        }
+        if self.key_id.is_none() {
+            self.key_id = other.key_id;
+        }
+        for (name, value) in other.identifiers {
+            self.identifiers.entry(name).or_insert(value);
+        }
+        self.locations.extend(other.locations);
+    }
+}
+
+/// All findings of a run, one per fingerprint.
+#[derive(Debug, Default)]
+pub struct FindingSet {
+    by_fingerprint: HashMap<Fingerprint, Finding>,
+}
+
+impl FindingSet {
+    pub fn add(&mut self, finding: Finding) {
+        match self.by_fingerprint.get_mut(&finding.fingerprint) {
+            Some(existing) => existing.absorb(finding),
+            None => {
+                self.by_fingerprint.insert(finding.fingerprint, finding);
+            }
+        }
+    }
+
+    /// Folds in the findings another worker collected.
+    pub fn merge(&mut self, other: FindingSet) {
+        for finding in other.by_fingerprint.into_values() {
+            self.add(finding);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_fingerprint.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_fingerprint.is_empty()
+    }
+
+    /// Findings in a stable order: by first location, then fingerprint; locations sorted.
+    pub fn into_sorted(self) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .by_fingerprint
+            .into_values()
+            .map(|mut f| {
+                f.locations.sort();
+                f.locations.dedup();
+                f
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            a.locations
+                .first()
+                .cmp(&b.locations.first())
+                .then(a.fingerprint.cmp(&b.fingerprint))
+        });
+        findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_never_shows_the_bytes() {
+        let s = Secret::new(b"hunter2-very-secret");
+        assert_eq!(format!("{s:?}"), "Secret(<19 bytes redacted>)");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_hex() {
+        assert_eq!(
+            Fingerprint::of(b"abc").to_string(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! sprawl: a scanner for the credentials of non-human identities.
+//!
+//! The flow of a scan, one module per stage: `sources` (walk, read) → `engine` (match) →
+//! `enrich` (fingerprint, redaction, positions) → `finding` (one model) → `report`.
+//! `rules` holds the rule format; `app` wires the stages for the command line.
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod enrich;
+pub mod finding;
+pub mod report;
+pub mod rules;
+pub mod sources;

@@ -1,0 +1,98 @@
+//! Writers for the findings of a run: `text` for people, `json` for tools, `jsonl` streamed
+//! as the scan goes. All read the same [`Finding`]s and [`Summary`]; none re-derives facts.
+
+pub mod json;
+pub mod text;
+
+use serde::Serialize;
+
+use crate::sources::SkipReason;
+
+pub use json::{finding_json, report_json};
+
+/// Output formats of `sprawl scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Jsonl,
+}
+
+/// How many inputs were skipped, by reason.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SkipCounts {
+    pub too_large: u64,
+    pub binary: u64,
+    pub unreadable: u64,
+    pub broken_link: u64,
+}
+
+/// A file that could not be scanned, named in the summary so nothing is lost silently.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub path: String,
+    pub problem: String,
+}
+
+/// Most problems listed by path; the counts always cover all of them.
+pub const MAX_LISTED_PROBLEMS: usize = 100;
+
+/// Totals of one run.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub files_skipped: u64,
+    pub findings: u64,
+    pub duration_ms: u64,
+    pub locations: u64,
+    pub rules: u64,
+    pub skipped: SkipCounts,
+    pub problems: Vec<Problem>,
+}
+
+impl Summary {
+    pub fn skip(&mut self, path: String, reason: &SkipReason) {
+        self.files_skipped += 1;
+        let listed = match reason {
+            SkipReason::TooLarge { .. } => {
+                self.skipped.too_large += 1;
+                false
+            }
+            SkipReason::Binary => {
+                self.skipped.binary += 1;
+                false
+            }
+            SkipReason::Unreadable(_) => {
+                self.skipped.unreadable += 1;
+                true
+            }
+            SkipReason::BrokenLink => {
+                self.skipped.broken_link += 1;
+                true
+            }
+        };
+        if listed && self.problems.len() < MAX_LISTED_PROBLEMS {
+            self.problems.push(Problem {
+                path,
+                problem: reason.to_string(),
+            });
+        }
+    }
+
+    /// Adds the totals of another worker's summary.
+    pub fn merge(&mut self, other: Summary) {
+        self.files_scanned += other.files_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        self.files_skipped += other.files_skipped;
+        self.skipped.too_large += other.skipped.too_large;
+        self.skipped.binary += other.skipped.binary;
+        self.skipped.unreadable += other.skipped.unreadable;
+        self.skipped.broken_link += other.skipped.broken_link;
+        for p in other.problems {
+            if self.problems.len() < MAX_LISTED_PROBLEMS {
+                self.problems.push(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The human report: one block per credential with every place it was seen, then a summary.
+
+use std::io::{self, Write};
+
+use super::Summary;
+use crate::finding::Finding;
+
+/// ANSI styling, or none when the output is not a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+pub fn write_text(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    summary: &Summary,
+    style: Style,
+    show_secrets: bool,
+) -> io::Result<()> {
+    for finding in findings {
+        let rule = &finding.rule;
+        writeln!(
+            out,
+            "{}  {}  {}",
+            style.paint("1;31", &rule.name),
+            style.paint("2", &format!("[{}]", rule.id)),
+            style.paint("33", &format!("{} · {}", rule.kind, rule.provider)),
+        )?;
+        let fp = finding.fingerprint.to_string();
+        let shown = if show_secrets {
+            String::from_utf8_lossy(finding.secret.expose()).into_owned()
+        } else {
+            finding.redacted.clone()
+        };
+        let mut facts = format!("  {}  {}", shown, style.paint("2", &fp[..19.min(fp.len())]));
+        if let Some(key_id) = &finding.key_id {
+            facts.push_str(&format!("  key_id {key_id}"));
+        }
+        for (name, value) in &finding.identifiers {
+            facts.push_str(&format!("  {name} {value}"));
+        }
+        writeln!(out, "{facts}")?;
+        for location in &finding.locations {
+            writeln!(
+                out,
+                "  {}",
+                style.paint(
+                    "36",
+                    &format!("{}:{}:{}", location.path, location.line, location.column)
+                )
+            )?;
+        }
+        writeln!(out)?;
+    }
+    for problem in &summary.problems {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "2",
+                &format!("skipped {}: {}", problem.path, problem.problem)
+            )
+        )?;
+    }
+    writeln!(out, "{}", summary_line(summary))
+}
+
+/// `3 credentials in 5 places · 1,234 files (12.3 MB) scanned in 0.42 s · 2 skipped (...)`
+pub fn summary_line(s: &Summary) -> String {
+    let plural =
+        |n: u64, one: &str, many: &str| format!("{} {}", n, if n == 1 { one } else { many });
+    let mut line = format!(
+        "sprawl: {} in {} · {} ({}) scanned in {:.2} s",
+        plural(s.findings, "credential", "credentials"),
+        plural(s.locations, "place", "places"),
+        plural(s.files_scanned, "file", "files"),
+        human_bytes(s.bytes_scanned),
+        s.duration_ms as f64 / 1000.0,
+    );
+    if s.files_skipped > 0 {
+        let k = &s.skipped;
+        let parts: Vec<String> = [
+            (k.too_large, "too large"),
+            (k.binary, "binary"),
+            (k.unreadable, "unreadable"),
+            (k.broken_link, "broken link"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        line.push_str(&format!(
+            " · {} skipped ({})",
+            s.files_skipped,
+            parts.join(", ")
+        ));
+    }
+    line
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line_reads_naturally() {
+        let mut s = Summary {
+            findings: 1,
+            locations: 3,
+            files_scanned: 12,
+            bytes_scanned: 12_300_000,
+            duration_ms: 420,
+            ..Summary::default()
+        };
+        s.files_skipped = 2;
+        s.skipped.binary = 2;
+        assert_eq!(
+            summary_line(&s),
+            "sprawl: 1 credential in 3 places · 12 files (12.3 MB) scanned in 0.42 s · 2 skipped (2 binary)"
+        );
+    }
+}

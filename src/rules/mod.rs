@@ -1,0 +1,455 @@
+//! Rules as data: the TOML rule format, loading built-in and user rule files, validation,
+//! and selection (`--only-rules`, `--disable-rule`).
+//!
+//! A rule is only syntax here; `engine` compiles it. Validation that needs compilation
+//! (does the regex parse, does it have a `secret` group) happens in `engine::Engine::new`,
+//! which reports errors through [`RuleError`] as well.
+
+pub mod check;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+use toml::Spanned;
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// Shortest keyword accepted: shorter ones hit so often that the prefilter stops filtering.
+pub const MIN_KEYWORD_LEN: usize = 3;
+/// Bytes before a keyword hit that a rule's regex sees, unless the rule says otherwise.
+pub const DEFAULT_WINDOW_BEFORE: usize = 64;
+/// Bytes after a keyword hit that a rule's regex sees, unless the rule says otherwise.
+pub const DEFAULT_WINDOW_AFTER: usize = 512;
+
+/// What kind of credential a rule finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    ApiKey,
+    Token,
+    PrivateKey,
+    Certificate,
+    Password,
+    ConnectionString,
+    Webhook,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ApiKey => "api-key",
+            Kind::Token => "token",
+            Kind::PrivateKey => "private-key",
+            Kind::Certificate => "certificate",
+            Kind::Password => "password",
+            Kind::ConnectionString => "connection-string",
+            Kind::Webhook => "webhook",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Named self-checks a secret must pass, for formats that carry one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validator {
+    /// Last 6 chars: base62 CRC32 of the body after the `prefix_` (GitHub, npm).
+    Crc32Base62,
+    /// Three base64url parts whose header and payload are JSON objects, header with `alg`.
+    Jwt,
+    /// Valid standard or URL-safe base64, ignoring whitespace and `\n` escapes.
+    Base64,
+    /// A PEM block whose body is base64 of at least 64 bytes.
+    Pem,
+}
+
+/// A positive example: `text` must yield a finding of the rule, with exactly `secret` when given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub text: String,
+    pub secret: Option<String>,
+}
+
+/// Pairs a finding with a nearby match of another rule, whose secret becomes an identifier
+/// of this finding (an AWS key id next to its secret access key is one credential).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Companion {
+    pub rule: String,
+    pub within: usize,
+    #[serde(rename = "as")]
+    pub identifier: String,
+}
+
+/// One rule exactly as written in a rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: Spanned<String>,
+    pub name: String,
+    pub provider: String,
+    pub kind: Kind,
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub case_insensitive: bool,
+    pub pattern: String,
+    pub min_entropy: Option<f64>,
+    pub validator: Option<Validator>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    pub window_before: Option<usize>,
+    pub window_after: Option<usize>,
+    pub description: Option<String>,
+    /// Generic rules (passwords by key name, ...) give way to a specific rule that matches
+    /// the same bytes, and get the stricter placeholder checks.
+    #[serde(default)]
+    pub generic: bool,
+    pub companion: Option<Companion>,
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+    /// Where the rule was read from, for error messages (not part of the file format).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl Rule {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+
+    pub fn window_before(&self) -> usize {
+        self.window_before.unwrap_or(DEFAULT_WINDOW_BEFORE)
+    }
+
+    pub fn window_after(&self) -> usize {
+        self.window_after.unwrap_or(DEFAULT_WINDOW_AFTER)
+    }
+}
+
+/// File and line a rule came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub builtin: bool,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rules: Vec<Rule>,
+}
+
+/// Why a rule file or a rule selection was refused. Each renders as one line naming the file.
+#[derive(Debug, Error)]
+pub enum RuleError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{origin}: rule '{id}': {message}")]
+    Invalid {
+        origin: Origin,
+        id: String,
+        message: String,
+    },
+    #[error("{path}: no rule files (*.toml) found")]
+    EmptyFolder { path: String },
+    #[error("unknown rule id '{0}' (see `sprawl rules list`)")]
+    UnknownId(String),
+}
+
+/// The rules of one run, in load order: built-in files first, then user files.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// Rules compiled into the binary from `rules/`.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (path, text) in EMBEDDED_RULE_FILES {
+            set.add_file_text(path, text, true)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds the rules of a file, or of every `*.toml` in a folder (sorted by name).
+    pub fn add_path(&mut self, path: &Path) -> Result<(), RuleError> {
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|source| RuleError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let files: Vec<PathBuf> = if meta.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|source| RuleError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(RuleError::EmptyFolder { path: shown });
+            }
+            files
+        } else {
+            vec![path.to_path_buf()]
+        };
+        for file in files {
+            let shown = file.display().to_string();
+            let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            self.add_file_text(&shown, &text, false)?;
+        }
+        Ok(())
+    }
+
+    /// Parses one rule file and appends its rules, checking what can be checked without compiling.
+    pub fn add_file_text(
+        &mut self,
+        path: &str,
+        text: &str,
+        builtin: bool,
+    ) -> Result<(), RuleError> {
+        let file: RuleFile = toml::from_str(text).map_err(|err| {
+            let (line, column) = err
+                .span()
+                .map(|span| line_col(text, span.start))
+                .unwrap_or((1, 1));
+            RuleError::Parse {
+                path: path.to_string(),
+                line,
+                column,
+                message: err.message().trim().replace('\n', " "),
+            }
+        })?;
+        let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id().to_string()).collect();
+        for mut rule in file.rules {
+            rule.origin = Origin {
+                file: path.to_string(),
+                line: line_col(text, rule.id.span().start).0,
+                builtin,
+            };
+            validate_shape(&rule)?;
+            if !seen.insert(rule.id().to_string()) {
+                return Err(invalid(
+                    &rule,
+                    "duplicate rule id (ids must be unique across all rule files)",
+                ));
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    /// Keeps only `only` (when non-empty) and drops `disabled`; unknown ids are errors, so typos show.
+    pub fn select(&mut self, only: &[String], disabled: &[String]) -> Result<(), RuleError> {
+        let known: HashSet<&str> = self.rules.iter().map(|r| r.id()).collect();
+        for id in only.iter().chain(disabled) {
+            if !known.contains(id.as_str()) {
+                return Err(RuleError::UnknownId(id.clone()));
+            }
+        }
+        let only: HashSet<&str> = only.iter().map(String::as_str).collect();
+        let disabled: HashSet<&str> = disabled.iter().map(String::as_str).collect();
+        self.rules
+            .retain(|r| (only.is_empty() || only.contains(r.id())) && !disabled.contains(r.id()));
+        Ok(())
+    }
+
+    /// Appends the rules of `other` whose ids this set does not have yet.
+    pub fn add_missing_from(&mut self, other: &RuleSet) {
+        let known: HashSet<String> = self.rules.iter().map(|r| r.id().to_string()).collect();
+        self.rules.extend(
+            other
+                .rules
+                .iter()
+                .filter(|r| !known.contains(r.id()))
+                .cloned(),
+        );
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id() == id)
+    }
+}
+
+pub(crate) fn invalid(rule: &Rule, message: impl Into<String>) -> RuleError {
+    RuleError::Invalid {
+        origin: rule.origin.clone(),
+        id: rule.id().to_string(),
+        message: message.into(),
+    }
+}
+
+fn validate_shape(rule: &Rule) -> Result<(), RuleError> {
+    let id = rule.id();
+    let kebab = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--");
+    if !kebab {
+        return Err(invalid(
+            rule,
+            "id must be kebab-case (a-z, 0-9, single dashes)",
+        ));
+    }
+    if rule.name.trim().is_empty() || rule.provider.trim().is_empty() {
+        return Err(invalid(rule, "name and provider must not be empty"));
+    }
+    if rule.keywords.is_empty() {
+        return Err(invalid(
+            rule,
+            "keywords must not be empty: a rule without keywords would run its regex over every byte",
+        ));
+    }
+    if let Some(short) = rule.keywords.iter().find(|k| k.len() < MIN_KEYWORD_LEN) {
+        return Err(invalid(
+            rule,
+            format!(
+                "keyword '{short}' is shorter than {MIN_KEYWORD_LEN} bytes and would hit almost everywhere"
+            ),
+        ));
+    }
+    if let Some(entropy) = rule.min_entropy
+        && !(0.0..=8.0).contains(&entropy)
+    {
+        return Err(invalid(
+            rule,
+            "min_entropy must be between 0 and 8 bits per byte",
+        ));
+    }
+    if let Some(companion) = &rule.companion
+        && companion.rule == id
+    {
+        return Err(invalid(rule, "a rule cannot be its own companion"));
+    }
+    Ok(())
+}
+
+/// 1-based line and column (in bytes) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[[rules]]
+id = "demo-token"
+name = "Demo token"
+provider = "demo"
+kind = "token"
+keywords = ["demo_"]
+pattern = '''(?P<secret>demo_[a-z0-9]{8})'''
+"#;
+
+    #[test]
+    fn builtin_rules_load() {
+        let set = RuleSet::builtin().expect("built-in rules parse");
+        assert!(!set.rules.is_empty());
+        assert!(set.rules.iter().all(|r| r.origin.builtin));
+    }
+
+    #[test]
+    fn parses_a_minimal_rule_and_records_its_line() {
+        let mut set = RuleSet::default();
+        set.add_file_text("demo.toml", MINIMAL, false).unwrap();
+        assert_eq!(set.rules[0].id(), "demo-token");
+        assert_eq!(set.rules[0].origin.line, 3);
+        assert_eq!(set.rules[0].kind, Kind::Token);
+    }
+
+    #[test]
+    fn a_typo_is_a_one_line_error_with_file_line_and_column() {
+        let text = MINIMAL.replace("provider", "provder");
+        let err = RuleSet::default()
+            .add_file_text("demo.toml", &text, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("demo.toml:5:1: "), "{err}");
+        assert!(err.contains("provder"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_kind_is_rejected() {
+        let text = MINIMAL.replace("\"token\"", "\"tokn\"");
+        let err = RuleSet::default()
+            .add_file_text("demo.toml", &text, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("demo.toml:6:"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_short_keywords_are_rejected() {
+        let mut set = RuleSet::default();
+        set.add_file_text("a.toml", MINIMAL, false).unwrap();
+        let err = set
+            .add_file_text("b.toml", MINIMAL, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate rule id"), "{err}");
+
+        let short = MINIMAL.replace("\"demo_\"", "\"de\"");
+        let err = RuleSet::default()
+            .add_file_text("c.toml", &short, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("shorter than 3"), "{err}");
+    }
+
+    #[test]
+    fn selection_rejects_unknown_ids() {
+        let mut set = RuleSet::default();
+        set.add_file_text("a.toml", MINIMAL, false).unwrap();
+        assert!(matches!(
+            set.clone().select(&["nope".into()], &[]),
+            Err(RuleError::UnknownId(_))
+        ));
+        set.select(&[], &["demo-token".into()]).unwrap();
+        assert!(set.rules.is_empty());
+    }
+}

@@ -1,0 +1,256 @@
+//! Where bytes come from: directory trees (with `ignore`'s parallel walker) and standard
+//! input. A source hands each worker thread whole inputs as `(path, bytes)` and reports
+//! what it skipped and why; it never decides what is a secret.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ignore::{WalkBuilder, WalkState};
+
+/// Binary files are recognised by a NUL byte in their first 8 KiB, as git and ripgrep do.
+const BINARY_SNIFF_LEN: usize = 8 * 1024;
+
+/// The ignore file sprawl reads besides `.gitignore` and `.ignore`.
+pub const SPRAWL_IGNORE_FILE: &str = ".sprawlignore";
+
+/// Why an input was not scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    TooLarge { size: u64, limit: u64 },
+    Binary,
+    Unreadable(String),
+    BrokenLink,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::TooLarge { size, limit } => {
+                write!(f, "larger than --max-file-size ({size} > {limit} bytes)")
+            }
+            SkipReason::Binary => f.write_str("binary (NUL byte in the first 8 KiB)"),
+            SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
+            SkipReason::BrokenLink => f.write_str("broken symbolic link"),
+        }
+    }
+}
+
+/// What a source hands a worker.
+pub enum Event<'a> {
+    Input { path: &'a str, bytes: &'a [u8] },
+    Skipped { path: String, reason: SkipReason },
+}
+
+/// How to walk directory trees.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Honour `.gitignore`, `.ignore` and `.sprawlignore`.
+    pub respect_ignore_files: bool,
+    pub follow_links: bool,
+    pub max_file_size: u64,
+    pub threads: usize,
+}
+
+/// One root given on the command line and how its files' paths are shown.
+#[derive(Debug, Clone)]
+pub struct Root {
+    pub path: PathBuf,
+    /// Prefix shown before paths relative to `path` (empty when scanning one folder).
+    pub display_prefix: String,
+}
+
+impl Root {
+    fn display(&self, file: &Path) -> String {
+        let rel = file.strip_prefix(&self.path).unwrap_or(file);
+        let rel = path_to_slash(rel);
+        match (self.display_prefix.is_empty(), rel.is_empty()) {
+            (true, _) => rel,
+            (false, true) => self.display_prefix.clone(),
+            (false, false) => format!("{}/{}", self.display_prefix.trim_end_matches('/'), rel),
+        }
+    }
+}
+
+fn path_to_slash(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.into_owned()
+    } else {
+        text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// Receives the inputs of one walker thread.
+pub trait Visitor: Send {
+    fn visit(&mut self, event: Event<'_>);
+}
+
+/// Walks every root in parallel. `make_worker` is called once per walker thread; the
+/// worker it returns receives that thread's inputs, so per-thread state needs no locks.
+pub fn walk<W, F>(roots: &[Root], options: &WalkOptions, make_worker: F)
+where
+    F: Fn() -> W + Sync,
+    W: Visitor,
+{
+    for root in roots {
+        let mut builder = WalkBuilder::new(&root.path);
+        builder
+            .threads(options.threads)
+            .hidden(false)
+            .follow_links(options.follow_links)
+            .git_global(false)
+            .require_git(false)
+            .filter_entry(|entry| entry.file_name() != ".git");
+        if options.respect_ignore_files {
+            builder.add_custom_ignore_filename(SPRAWL_IGNORE_FILE);
+        } else {
+            builder.standard_filters(false).hidden(false);
+        }
+        let max = options.max_file_size;
+        builder.build_parallel().run(|| {
+            let mut worker = make_worker();
+            let mut buf: Vec<u8> = Vec::new();
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(err) => {
+                        let path = error_path(&err)
+                            .map(|p| root.display(&p))
+                            .unwrap_or_default();
+                        worker.visit(Event::Skipped {
+                            path,
+                            reason: SkipReason::Unreadable(error_text(&err)),
+                        });
+                        return WalkState::Continue;
+                    }
+                };
+                let Some(file_type) = entry.file_type() else {
+                    return WalkState::Continue; // stdin, which roots never are
+                };
+                if file_type.is_symlink() {
+                    // Not followed; only a dangling one is worth reporting.
+                    if std::fs::metadata(entry.path()).is_err() {
+                        worker.visit(Event::Skipped {
+                            path: root.display(entry.path()),
+                            reason: SkipReason::BrokenLink,
+                        });
+                    }
+                    return WalkState::Continue;
+                }
+                if !file_type.is_file() {
+                    return WalkState::Continue; // folders, FIFOs, sockets, devices
+                }
+                let path = root.display(entry.path());
+                match read_file(entry.path(), max, &mut buf) {
+                    Ok(()) => worker.visit(Event::Input {
+                        path: &path,
+                        bytes: &buf,
+                    }),
+                    Err(reason) => worker.visit(Event::Skipped { path, reason }),
+                }
+                WalkState::Continue
+            })
+        });
+    }
+}
+
+/// Reads a whole file into `buf`, refusing oversized and binary files.
+pub fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+    buf.clear();
+    let file = File::open(path).map_err(|e| SkipReason::Unreadable(e.to_string()))?;
+    let size = file
+        .metadata()
+        .map_err(|e| SkipReason::Unreadable(e.to_string()))?
+        .len();
+    if size > max {
+        return Err(SkipReason::TooLarge { size, limit: max });
+    }
+    // `take` bounds a file that grows while we read it.
+    file.take(max + 1)
+        .read_to_end(buf)
+        .map_err(|e| SkipReason::Unreadable(e.to_string()))?;
+    if buf.len() as u64 > max {
+        return Err(SkipReason::TooLarge {
+            size: buf.len() as u64,
+            limit: max,
+        });
+    }
+    check_text(buf)
+}
+
+/// Refuses binary content, judged like git does.
+pub fn check_text(bytes: &[u8]) -> Result<(), SkipReason> {
+    let sniff = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
+    if memchr::memchr(0, sniff).is_some() {
+        return Err(SkipReason::Binary);
+    }
+    Ok(())
+}
+
+/// Reads standard input whole (bounded by the same size limit as files).
+pub fn read_stdin(max: u64, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+    buf.clear();
+    std::io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(buf)
+        .map_err(|e| SkipReason::Unreadable(e.to_string()))?;
+    if buf.len() as u64 > max {
+        return Err(SkipReason::TooLarge {
+            size: buf.len() as u64,
+            limit: max,
+        });
+    }
+    check_text(buf)
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+/// The error without the path `ignore` prefixes it with (the path is reported separately).
+fn error_text(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => error_text(err),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths_are_relative_to_a_single_root() {
+        let root = Root {
+            path: PathBuf::from("/scan/here"),
+            display_prefix: String::new(),
+        };
+        assert_eq!(root.display(Path::new("/scan/here/a/b.txt")), "a/b.txt");
+        let prefixed = Root {
+            path: PathBuf::from("./one"),
+            display_prefix: "one".into(),
+        };
+        assert_eq!(prefixed.display(Path::new("./one/x.env")), "one/x.env");
+        assert_eq!(prefixed.display(Path::new("./one")), "one");
+    }
+
+    #[test]
+    fn nul_in_the_first_8k_means_binary() {
+        assert_eq!(check_text(b"abc\0def"), Err(SkipReason::Binary));
+        let mut late = vec![b'a'; BINARY_SNIFF_LEN];
+        late.push(0);
+        assert_eq!(check_text(&late), Ok(()));
+    }
+}
