@@ -169,6 +169,11 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared
             .engine
             .scan(bytes, &mut self.scratch, &mut self.matches);
+        if !self.matches.is_empty() {
+            self.shared
+                .engine
+                .drop_excluded_paths(path, &mut self.matches);
+        }
         if self.matches.is_empty() {
             return;
         }

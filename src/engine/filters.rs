@@ -205,8 +205,39 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         "public",
         "private",
     ];
+    // Words that name the thing instead of being it (`MyTestSecret-a1b2c3`,
+    // `SensitiveString2048`, `bad-token-causes-400`) or mark documentation values.
+    const MARKERS: &[&str] = &[
+        "test",
+        "secret",
+        "passw",
+        "token",
+        "string",
+        "sensitive",
+        "example",
+        "sample",
+        "dummy",
+        "fake",
+        "mock",
+        "foobar",
+        "lorem",
+        "...",
+        ".*",
+        ".+",
+        "|",
+    ];
     let lower = secret.to_ascii_lowercase();
-    if WORDS.iter().any(|w| lower == w.as_bytes()) {
+    if WORDS.iter().any(|w| lower == w.as_bytes())
+        || MARKERS
+            .iter()
+            .any(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
+    {
+        return true;
+    }
+    if is_uuid(secret) || is_hash_digest_or_password_hash(&lower) || has_repeated_run(&lower) {
+        return true;
+    }
+    if decodes_to_text(secret) {
         return true;
     }
     // Interpolation, calls, indexing, templates, env references.
@@ -245,6 +276,57 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         return true;
     }
     false
+}
+
+/// `550e8400-e29b-41d4-a716-446655440000`: ids, not credentials, when found by key name.
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// SHA-256/512 hex digests and stored password hashes (`pbkdf2_sha256$…`, `$2b$…`,
+/// `$argon2id$…`): hashes, not the secret itself.
+fn is_hash_digest_or_password_hash(lower: &[u8]) -> bool {
+    let hex = lower.iter().all(u8::is_ascii_hexdigit);
+    if hex && matches!(lower.len(), 64 | 128) {
+        return true;
+    }
+    const HASH_PREFIXES: &[&str] = &[
+        "pbkdf2", "$2a$", "$2b$", "$2y$", "$argon2", "$1$", "$5$", "$6$", "$apr1$", "sha1$",
+        "md5$", "bcrypt", "scrypt",
+    ];
+    HASH_PREFIXES
+        .iter()
+        .any(|p| lower.starts_with(p.as_bytes()))
+}
+
+/// A run of 8 bytes that occurs twice: typed by a person (`1bcdefghij2bcdefghij`), not random.
+fn has_repeated_run(s: &[u8]) -> bool {
+    const RUN: usize = 8;
+    s.len() >= 2 * RUN
+        && (0..=s.len() - RUN).any(|i| memchr::memmem::find(&s[i + 1..], &s[i..i + RUN]).is_some())
+}
+
+/// Base64 whose bytes are readable text (`YW5vdGhlclRva2VuIQ==` is "anotherToken!"): an
+/// encoded word or JSON blob, where a credential would decode to random bytes.
+fn decodes_to_text(s: &[u8]) -> bool {
+    if s.len() < 12
+        || !s
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(b))
+    {
+        return false;
+    }
+    let Some(decoded) = decode_base64_loose(s) else {
+        return false;
+    };
+    decoded.len() >= 8
+        && decoded
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
 }
 
 #[cfg(test)]
@@ -331,6 +413,14 @@ mod tests {
             "1.2.3-beta4",
             "12345678",
             "password",
+            "550e8400-e29b-41d4-a716-446655440003",
+            "MyTestDatabaseSecret-a1b2c3",
+            "SensitiveString2048",
+            "YW5vdGhlclRva2VuIQ==",
+            "1bcdefghij2bcdefghij3bcdefghij",
+            "pbkdf2_sha256$30000$Vo0VlMnkR4Bk$qEvtdyZRWTcOsCnI",
+            "AmazonLookoutMetrics-.+",
+            "MGYZLAHX1T5a....",
         ] {
             assert!(is_generic_non_secret(v.as_bytes()), "{v}");
         }

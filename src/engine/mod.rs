@@ -15,7 +15,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
-use regex_automata::{Input, PatternID};
+use regex_automata::{Anchored, Input, PatternID};
 
 use crate::rules::{Kind, Rule, RuleError, RuleSet, Validator, invalid};
 
@@ -46,8 +46,14 @@ struct CompiledRule {
     min_entropy: Option<f64>,
     validator: Option<Validator>,
     allow: Vec<regex::bytes::Regex>,
+    allow_before: Vec<regex::bytes::Regex>,
+    exclude_paths: Vec<regex::bytes::Regex>,
     window_before: usize,
     window_after: usize,
+    /// `window_before = 0`: the match must begin at the keyword, so each hit gets one
+    /// anchored search that fails within a few bytes on `token()` or `tokenizer`, instead
+    /// of a scan of a whole window (5× less time on the generic rules in real code).
+    anchored: bool,
     companion: Option<CompanionLink>,
 }
 
@@ -161,6 +167,17 @@ impl Engine {
         })
     }
 
+    /// Removes the matches of rules that exclude this input's path.
+    pub fn drop_excluded_paths(&self, path: &str, matches: &mut Vec<RawMatch>) {
+        matches.retain(|m| {
+            let rule = &self.rules[m.rule.0 as usize];
+            !rule
+                .exclude_paths
+                .iter()
+                .any(|re| re.is_match(path.as_bytes()))
+        });
+    }
+
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }
@@ -212,6 +229,10 @@ impl Engine {
                 let rule = &self.rules[trigger.rule.0 as usize];
                 let start = hit.start().saturating_sub(rule.window_before);
                 let end = (hit.end() + rule.window_after).min(hay.len());
+                if rule.anchored {
+                    scratch.windows.push((trigger.rule, start..end));
+                    continue;
+                }
                 let slot = &mut scratch.open[trigger.rule.0 as usize];
                 match slot {
                     Some(open) if start <= open.end => {
@@ -252,6 +273,9 @@ impl Engine {
         // Look-around (`\b`) sees bytes outside the window, so a token cut by the window
         // edge fails to match instead of matching a truncated secret.
         let mut input = Input::new(hay).range(window.clone());
+        if rule.anchored {
+            input = input.anchored(Anchored::Yes);
+        }
         while input.start() <= window.end {
             rule.regex.search_captures_with(cache, &input, caps);
             let Some(m) = caps.get_match() else {
@@ -261,6 +285,7 @@ impl Engine {
             if let Some(secret) = caps.get_group(rule.secret_group).map(|s| s.range())
                 && !secret.is_empty()
                 && rule.accepts(&hay[secret.clone()])
+                && !rule.allowed_by_context(hay, m.start())
             {
                 let identifiers = rule
                     .identifier_groups
@@ -276,7 +301,7 @@ impl Engine {
                     identifiers,
                 });
             }
-            if next > window.end {
+            if rule.anchored || next > window.end {
                 break;
             }
             input.set_start(next);
@@ -292,7 +317,18 @@ impl Engine {
     }
 }
 
+/// How far back `allow_before` looks: enough for a long key name.
+const CONTEXT_BEFORE: usize = 48;
+
 impl CompiledRule {
+    fn allowed_by_context(&self, hay: &[u8], match_start: usize) -> bool {
+        if self.allow_before.is_empty() {
+            return false;
+        }
+        let before = &hay[match_start.saturating_sub(CONTEXT_BEFORE)..match_start];
+        self.allow_before.iter().any(|re| re.is_match(before))
+    }
+
     fn accepts(&self, secret: &[u8]) -> bool {
         if let Some(min) = self.min_entropy
             && filters::shannon_entropy(secret) < min
@@ -325,16 +361,21 @@ fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
         .filter(|(name, _)| *name != "secret")
         .map(|(name, index)| (Arc::from(name), index))
         .collect();
-    let allow = rule
-        .allow
-        .iter()
-        .map(|pattern| {
-            regex::bytes::RegexBuilder::new(pattern)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| invalid(rule, format!("allow pattern: {}", one_line(&e.to_string()))))
-        })
-        .collect::<Result<_, _>>()?;
+    let small_regexes = |field: &str, patterns: &[String]| {
+        patterns
+            .iter()
+            .map(|pattern| {
+                regex::bytes::RegexBuilder::new(pattern)
+                    .unicode(false)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| invalid(rule, format!("{field}: {}", one_line(&e.to_string()))))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let allow = small_regexes("allow", &rule.allow)?;
+    let allow_before = small_regexes("allow_before", &rule.allow_before)?;
+    let exclude_paths = small_regexes("exclude_paths", &rule.exclude_paths)?;
     Ok(CompiledRule {
         info: Arc::new(RuleInfo {
             id: rule.id().to_string(),
@@ -350,8 +391,11 @@ fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
         min_entropy: rule.min_entropy,
         validator: rule.validator,
         allow,
+        allow_before,
+        exclude_paths,
         window_before: rule.window_before(),
         window_after: rule.window_after(),
+        anchored: rule.window_before() == 0,
         companion: None,
     })
 }

@@ -106,6 +106,13 @@ pub struct Rule {
     pub validator: Option<Validator>,
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Regexes tried on the bytes just before the match (the rest of the key name, for
+    /// generic rules): any match means the value is not a credential (`NextToken`).
+    #[serde(default)]
+    pub allow_before: Vec<String>,
+    /// Regexes on the path of the input: a matching file is not searched by this rule.
+    #[serde(default)]
+    pub exclude_paths: Vec<String>,
     pub window_before: Option<usize>,
     pub window_after: Option<usize>,
     pub description: Option<String>,
