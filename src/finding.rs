@@ -100,7 +100,7 @@ impl Finding {
     /// Folds another sighting of the same secret into this finding.
     fn absorb(&mut self, other: Finding) {
         // A specific rule names the credential better than a generic one.
-        if self.rule.generic && !other.rule.generic {
+        if other.rule.outranks(&self.rule) {
             self.rule = other.rule;
         }
         if self.key_id.is_none() {

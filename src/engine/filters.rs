@@ -113,19 +113,30 @@ fn jwt(secret: &[u8]) -> bool {
 const PEM_MIN_DECODED: usize = 64;
 
 fn pem(secret: &[u8]) -> bool {
-    // Lines may be real newlines or `\n` escapes inside a JSON/YAML string.
+    // Lines may be real newlines or `\n` escapes inside a JSON/YAML string, or the whole
+    // block may sit on one line (an environment variable): cut the armour lines out by their
+    // dashes, not by line.
     let text = String::from_utf8_lossy(secret)
         .replace("\\r", "")
         .replace("\\n", "\n");
-    let mut body = String::new();
-    for line in text.lines().map(str::trim) {
-        // BEGIN/END lines, RFC 1421 headers (Proc-Type, DEK-Info, Version) and the PGP CRC line.
-        if line.starts_with("-----") || line.contains(':') || line.starts_with('=') {
+    let Some(begin) = text.find("-----BEGIN") else {
+        return false;
+    };
+    let after_begin = &text[begin + "-----BEGIN".len()..];
+    let Some(label_end) = after_begin.find("-----") else {
+        return false;
+    };
+    let body = &after_begin[label_end + "-----".len()..];
+    let body = body.find("-----END").map_or(body, |end| &body[..end]);
+    let mut base64 = String::new();
+    for line in body.lines().map(str::trim) {
+        // RFC 1421 headers (Proc-Type, DEK-Info, Version) and the PGP CRC line.
+        if line.contains(':') || line.starts_with('=') {
             continue;
         }
-        body.push_str(line);
+        base64.push_str(line);
     }
-    decode_base64_loose(body.as_bytes()).is_some_and(|d| d.len() >= PEM_MIN_DECODED)
+    decode_base64_loose(base64.as_bytes()).is_some_and(|d| d.len() >= PEM_MIN_DECODED)
 }
 
 /// Substrings (compared in ASCII lowercase) that mark a value as a stand-in, not a credential.
@@ -379,6 +390,8 @@ mod tests {
         assert!(pem(good.as_bytes()));
         let escaped = good.replace('\n', "\\n");
         assert!(pem(escaped.as_bytes()));
+        let one_line = good.replace('\n', " ");
+        assert!(pem(one_line.as_bytes()));
         assert!(!pem(
             b"-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----"
         ));

@@ -36,6 +36,16 @@ pub struct RuleInfo {
     pub kind: Kind,
     pub description: Option<String>,
     pub generic: bool,
+    /// Load order: when two rules match the same secret, the specific one wins, then the
+    /// one loaded first, so the report does not depend on which thread saw what first.
+    pub order: u32,
+}
+
+impl RuleInfo {
+    /// True when this rule should name a credential that `other` also matched.
+    pub fn outranks(&self, other: &RuleInfo) -> bool {
+        (self.generic, self.order) < (other.generic, other.order)
+    }
 }
 
 struct CompiledRule {
@@ -86,6 +96,9 @@ pub struct Scratch {
     open: Vec<Option<Range<usize>>>,
     touched: Vec<RuleIdx>,
     windows: Vec<(RuleIdx, Range<usize>)>,
+    /// Secrets that a specific rule's regex matched but its filters rejected (a look-alike
+    /// with a bad checksum, a placeholder): generic rules must not report those bytes either.
+    vetoed: Vec<Range<usize>>,
     caches: Vec<Option<meta::Cache>>,
     captures: Vec<Option<Captures>>,
 }
@@ -100,8 +113,8 @@ impl Engine {
     /// Compiles every rule of the set; the first rule that does not compile is the error.
     pub fn new(set: &RuleSet) -> Result<Engine, RuleError> {
         let mut rules = Vec::with_capacity(set.rules.len());
-        for rule in &set.rules {
-            rules.push(compile_rule(rule)?);
+        for (order, rule) in set.rules.iter().enumerate() {
+            rules.push(compile_rule(rule, order as u32)?);
         }
         // Companions refer to rules by id; resolve them to indices once.
         for (idx, rule) in set.rules.iter().enumerate() {
@@ -191,6 +204,7 @@ impl Engine {
             open: vec![None; self.rules.len()],
             touched: Vec::new(),
             windows: Vec::new(),
+            vetoed: Vec::new(),
             caches: (0..self.rules.len()).map(|_| None).collect(),
             captures: (0..self.rules.len()).map(|_| None).collect(),
         }
@@ -209,8 +223,9 @@ impl Engine {
         scratch.windows.clear();
         if out.len() > first {
             let matches: Vec<RawMatch> = out.drain(first..).collect();
-            postprocess(&self.rules, matches, out);
+            postprocess(&self.rules, matches, &mut scratch.vetoed, out);
         }
+        scratch.vetoed.clear();
     }
 
     /// Stage one: keyword hits become per-rule windows, merged as they arrive (hits come in
@@ -282,11 +297,16 @@ impl Engine {
                 break;
             };
             let next = if m.is_empty() { m.end() + 1 } else { m.end() };
-            if let Some(secret) = caps.get_group(rule.secret_group).map(|s| s.range())
-                && !secret.is_empty()
-                && rule.accepts(&hay[secret.clone()])
-                && !rule.allowed_by_context(hay, m.start())
-            {
+            let secret = caps.get_group(rule.secret_group).map(|s| s.range());
+            let accepted = secret.as_ref().is_some_and(|secret| {
+                !secret.is_empty()
+                    && rule.accepts(&hay[secret.clone()])
+                    && !rule.allowed_by_context(hay, m.start())
+            });
+            if !accepted && !rule.info.generic {
+                scratch.vetoed.push(secret.clone().unwrap_or(m.range()));
+            }
+            if let Some(secret) = secret.filter(|_| accepted) {
                 let identifiers = rule
                     .identifier_groups
                     .iter()
@@ -347,7 +367,7 @@ impl CompiledRule {
     }
 }
 
-fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
+fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, RuleError> {
     let regex =
         compile_pattern(&rule.pattern).map_err(|e| invalid(rule, format!("pattern: {e}")))?;
     let group_info = regex.group_info();
@@ -384,6 +404,7 @@ fn compile_rule(rule: &Rule) -> Result<CompiledRule, RuleError> {
             kind: rule.kind,
             description: rule.description.clone(),
             generic: rule.generic,
+            order,
         }),
         regex,
         secret_group,
@@ -422,7 +443,12 @@ fn one_line(text: &str) -> String {
 }
 
 /// Companion pairing and generic-vs-specific overlap, on the matches of one input.
-fn postprocess(rules: &[CompiledRule], mut matches: Vec<RawMatch>, out: &mut Vec<RawMatch>) {
+fn postprocess(
+    rules: &[CompiledRule],
+    mut matches: Vec<RawMatch>,
+    vetoed: &mut Vec<Range<usize>>,
+    out: &mut Vec<RawMatch>,
+) {
     matches.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
     matches.dedup_by(|a, b| a.rule == b.rule && a.secret == b.secret);
 
@@ -449,12 +475,15 @@ fn postprocess(rules: &[CompiledRule], mut matches: Vec<RawMatch>, out: &mut Vec
         }
     }
 
-    // A generic rule gives way to any specific rule whose secret overlaps its own.
-    let specific: Vec<Range<usize>> = matches
+    // A generic rule gives way to any specific rule whose secret overlaps its own, whether
+    // the specific rule reported those bytes or rejected them.
+    let mut specific: Vec<Range<usize>> = matches
         .iter()
         .filter(|m| !rules[m.rule.0 as usize].info.generic)
         .map(|m| m.secret.clone())
+        .chain(vetoed.drain(..))
         .collect();
+    specific.sort_by_key(|r| r.start);
     let overlaps_specific = |r: &Range<usize>| {
         // `specific` is sorted by start; only ranges starting before r.end can overlap.
         let upto = specific.partition_point(|s| s.start < r.end);
@@ -555,6 +584,14 @@ pattern = '''(?i)password\s*=\s*"(?P<secret>[^"\s]{8,64})"'''
         let found = e.find_all(text);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(e.rule_info(found[0].rule).id, "demo-key-id");
+    }
+
+    #[test]
+    fn generic_gives_way_to_a_specific_rule_that_rejected_the_bytes() {
+        let e = engine(RULES);
+        // The key-id rule matches `DKIDEXAMPLEX` but the placeholder filter rejects it.
+        assert!(e.find_all(b"password = \"DKIDEXAMPLEX\"").is_empty());
+        assert_eq!(e.find_all(b"password = \"Zq8vR2pLw7xN\"").len(), 1);
     }
 
     #[test]

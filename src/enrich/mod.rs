@@ -85,7 +85,13 @@ pub fn findings_for_input(
         };
         let fingerprint = Fingerprint::of(secret_bytes);
         if let Some(existing) = out.iter_mut().find(|f| f.fingerprint == fingerprint) {
-            existing.locations.push(location);
+            if !existing.locations.contains(&location) {
+                existing.locations.push(location);
+            }
+            let rule = engine.rule_info(m.rule);
+            if rule.outranks(&existing.rule) {
+                existing.rule = rule.clone();
+            }
             continue;
         }
         let mut key_id = None;
