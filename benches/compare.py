@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Times whole runs of sprawl against peer scanners on the same corpus, in the same run.
+
+    python3 benches/compare.py                      # large files corpus, kingfisher + betterleaks
+    python3 benches/compare.py --peers kingfisher,betterleaks,gitleaks --rounds 3
+    python3 benches/compare.py --scale small --threads 1,2
+
+Builds the corpus with ../shared/bench/make_corpus.py if it is missing, installs nothing
+(run ../shared/peers/install.sh first), runs every tool in turn for each round (alternating,
+so drift on a shared machine hits all tools alike), and prints per tool: median wall time,
+MB/s, peak RSS, findings, and sprawl's speed ratio to it. Then it checks sprawl's findings
+against planted.json: how many planted credentials it found, and every finding that is not
+planted (redacted), so each can be judged. Machines are noisy: compare ratios, not seconds.
+"""
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PEERS = Path(os.environ.get("SPRAWL_PEERS", Path.home() / ".cache" / "sprawl-peers" / "bin"))
+
+
+def peer_commands(tree, out):
+    """Directory-scan commands for each peer, no network validation, JSON out."""
+    return {
+        "kingfisher": [str(PEERS / "kingfisher"), "scan", tree, "--no-validate", "--git-history", "none",
+                       "--no-update-check", "-f", "json", "-o", out],
+        "betterleaks": [str(PEERS / "betterleaks"), tree, "-o", out, "--no-banner", "-l", "error"],
+        "gitleaks": [str(PEERS / "gitleaks"), "dir", tree, "-f", "json", "-r", out, "--no-banner", "-l", "error"],
+    }
+
+
+def count_findings(tool, out):
+    try:
+        text = Path(out).read_text(errors="replace").strip()
+    except OSError:
+        return None
+    if not text:
+        return 0
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = json.loads(text.splitlines()[-1])  # kingfisher may stream; the last line is the report
+    if isinstance(doc, list):
+        return len(doc)
+    return len(doc.get("findings", []))
+
+
+def run_once(cmd):
+    """Wall seconds and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, code, stderr
+
+
+def build_sprawl():
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return str(ROOT / "target" / "release" / "sprawl")
+
+
+def ensure_corpus(corpus, scale):
+    if not (corpus / "planted.json").exists():
+        subprocess.run([sys.executable, str(SHARED / "bench" / "make_corpus.py"), "files", str(corpus),
+                        "--scale", scale], check=True)
+    tree = corpus / "tree"
+    size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+    return tree, size
+
+
+def judge_sprawl(report_path, planted_path):
+    report = json.loads(Path(report_path).read_text())
+    planted = json.loads(Path(planted_path).read_text())
+    findings = report["findings"]
+    by_fp = {f["fingerprint"][len("sha256:"):]: f for f in findings}
+    key_ids = {f.get("key_id") for f in findings if f.get("key_id")}
+    at = {(l["path"], l["line"]) for f in findings for l in f["locations"]}
+    found, missed = 0, []
+    matched = set()
+    for p in planted:
+        fp = p["sha256"]
+        hit = fp in by_fp or p["secret"] in key_ids or (p["path"], p["line"]) in at
+        if hit:
+            found += 1
+        else:
+            missed.append(p)
+        if fp in by_fp:
+            matched.add(fp)
+        # The AWS pair is one credential: its key id is the planted secret, its secret the next line.
+        for f in findings:
+            if f.get("key_id") == p["secret"] or any(
+                l["path"] == p["path"] and p["line"] <= l["line"] <= p["line"] + 1 for l in f["locations"]
+            ):
+                matched.add(f["fingerprint"][len("sha256:"):])
+    extra = [f for f in findings if f["fingerprint"][len("sha256:"):] not in matched]
+    return found, len(planted), missed, extra, len(findings)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="large", choices=["small", "medium", "large"])
+    ap.add_argument("--corpus", type=Path, help="corpus folder (default /tmp/sprawl-corpus, or -SCALE if not large)")
+    ap.add_argument("--peers", default="kingfisher,betterleaks", help="comma-separated: kingfisher,betterleaks,gitleaks")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", default="", help="also time sprawl with these thread counts, e.g. 1,2")
+    args = ap.parse_args()
+
+    corpus = args.corpus or Path("/tmp/sprawl-corpus" + ("" if args.scale == "large" else f"-{args.scale}"))
+    tree, size = ensure_corpus(corpus, args.scale)
+    sprawl = build_sprawl()
+    mb = size / 1e6
+    work = Path(tempfile.mkdtemp(prefix="sprawl-compare-"))
+
+    tools = {"sprawl": [sprawl, "scan", str(tree), "--quiet", "--format", "json", "-o", str(work / "sprawl.json")]}
+    for n in [t for t in args.threads.split(",") if t]:
+        tools[f"sprawl -j{n}"] = [sprawl, "scan", str(tree), "--quiet", "--format", "json", "-j", n,
+                                  "-o", str(work / f"sprawl-j{n}.json")]
+    commands = peer_commands(str(tree), "{out}")
+    for peer in [p for p in args.peers.split(",") if p]:
+        if not (PEERS / peer).exists():
+            print(f"skipping {peer}: not installed in {PEERS} (run ../shared/peers/install.sh)", file=sys.stderr)
+            continue
+        tools[peer] = [c.replace("{out}", str(work / f"{peer}.json")) for c in commands[peer]]
+
+    walls = {t: [] for t in tools}
+    rss = {t: 0.0 for t in tools}
+    print(f"corpus {tree}: {mb:.0f} MB; {args.rounds} rounds, tools alternating", file=sys.stderr)
+    for r in range(args.rounds):
+        for tool, cmd in tools.items():
+            out = Path(cmd[cmd.index("-o") + 1]) if "-o" in cmd else None
+            if out and out.exists():
+                out.unlink()
+            wall, peak, code, err = run_once(cmd)
+            if code not in (0, 1, 200, 205):
+                print(f"{tool} exited {code}: {err.strip()[:300]}", file=sys.stderr)
+            walls[tool].append(wall)
+            rss[tool] = max(rss[tool], peak)
+            print(f"  round {r + 1}: {tool:14} {wall:7.2f} s", file=sys.stderr)
+
+    base = statistics.median(walls["sprawl"])
+    print(f"\n{'tool':14} {'wall (median)':>14} {'MB/s':>8} {'peak RSS':>10} {'findings':>9} {'sprawl is':>12}")
+    for tool, cmd in tools.items():
+        med = statistics.median(walls[tool])
+        out = cmd[cmd.index("-o") + 1]
+        n = count_findings(tool, out)
+        ratio = "" if tool == "sprawl" else f"{med / base:.2f}x faster"
+        print(f"{tool:14} {med:12.2f} s {mb / med:8.0f} {rss[tool]:8.0f} MB {n if n is not None else '?':>9} {ratio:>12}")
+
+    found, total, missed, extra, count = judge_sprawl(work / "sprawl.json", corpus / "planted.json")
+    print(f"\nsprawl: {found}/{total} planted credentials found; {len(extra)} of {count} findings not planted "
+          f"({100 * len(extra) / max(count, 1):.2f} %)")
+    for p in missed:
+        print(f"  MISSED {p['type']:18} {p['path']}:{p['line']}")
+    for f in extra:
+        loc = f["locations"][0]
+        more = len(f["locations"]) - 1
+        suffix = f" (+{more} more)" if more else ""
+        print(f"  NOT PLANTED {f['rule']['id']:28} {f['redacted']:8} {loc['path']}:{loc['line']}{suffix}")
+
+if __name__ == "__main__":
+    main()
