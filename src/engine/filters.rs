@@ -264,12 +264,14 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         return true;
     }
     let has_digit = secret.iter().any(u8::is_ascii_digit);
-    let has_alpha = secret.iter().any(u8::is_ascii_alphabetic);
+    // Bytes of non-ASCII UTF-8 count as letters: `françois` is a word.
+    let is_letter = |b: &u8| b.is_ascii_alphabetic() || *b >= 0x80;
+    let has_alpha = secret.iter().any(is_letter);
     // Identifiers and words (`nextPageToken`, `SECRET_KEY_NAME`, `my-secret-name`): a credential
     // nearly always mixes letters with digits or symbols.
     let identifier_like = secret
         .iter()
-        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.' | b'/' | b':'));
+        .all(|b| is_letter(b) || matches!(b, b'_' | b'-' | b'.' | b'/' | b':'));
     if identifier_like || !has_alpha {
         return true;
     }
@@ -434,6 +436,7 @@ mod tests {
             "pbkdf2_sha256$30000$Vo0VlMnkR4Bk$qEvtdyZRWTcOsCnI",
             "AmazonLookoutMetrics-.+",
             "MGYZLAHX1T5a....",
+            "françois",
         ] {
             assert!(is_generic_non_secret(v.as_bytes()), "{v}");
         }
