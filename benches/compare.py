@@ -8,7 +8,7 @@
 Builds the corpus with ../shared/bench/make_corpus.py if it is missing, installs nothing
 (run ../shared/peers/install.sh first), runs every tool in turn for each round (alternating,
 so drift on a shared machine hits all tools alike), and prints per tool: median wall time,
-MB/s, peak RSS, findings, and sprawl's speed ratio to it. Then it checks sprawl's findings
+MB/s, peak RSS, findings, and its wall time divided by sprawl's (2.00 = sprawl is twice as fast). Then it checks sprawl's findings
 against planted.json: how many planted credentials it found, and every finding that is not
 planted (redacted), so each can be judged. Machines are noisy: compare ratios, not seconds.
 """
@@ -122,24 +122,26 @@ def main():
     mb = size / 1e6
     work = Path(tempfile.mkdtemp(prefix="sprawl-compare-"))
 
-    tools = {"sprawl": [sprawl, "scan", str(tree), "--quiet", "--format", "json", "-o", str(work / "sprawl.json")]}
+    # tool -> (command, the report file it writes)
+    tools = {"sprawl": ([sprawl, "scan", str(tree), "--quiet", "--format", "json", "-o", str(work / "sprawl.json")],
+                        work / "sprawl.json")}
     for n in [t for t in args.threads.split(",") if t]:
-        tools[f"sprawl -j{n}"] = [sprawl, "scan", str(tree), "--quiet", "--format", "json", "-j", n,
-                                  "-o", str(work / f"sprawl-j{n}.json")]
+        out = work / f"sprawl-j{n}.json"
+        tools[f"sprawl -j{n}"] = ([sprawl, "scan", str(tree), "--quiet", "--format", "json", "-j", n, "-o", str(out)], out)
     commands = peer_commands(str(tree), "{out}")
     for peer in [p for p in args.peers.split(",") if p]:
         if not (PEERS / peer).exists():
             print(f"skipping {peer}: not installed in {PEERS} (run ../shared/peers/install.sh)", file=sys.stderr)
             continue
-        tools[peer] = [c.replace("{out}", str(work / f"{peer}.json")) for c in commands[peer]]
+        out = work / f"{peer}.json"
+        tools[peer] = ([c.replace("{out}", str(out)) for c in commands[peer]], out)
 
     walls = {t: [] for t in tools}
     rss = {t: 0.0 for t in tools}
     print(f"corpus {tree}: {mb:.0f} MB; {args.rounds} rounds, tools alternating", file=sys.stderr)
     for r in range(args.rounds):
-        for tool, cmd in tools.items():
-            out = Path(cmd[cmd.index("-o") + 1]) if "-o" in cmd else None
-            if out and out.exists():
+        for tool, (cmd, out) in tools.items():
+            if out.exists():
                 out.unlink()
             wall, peak, code, err = run_once(cmd)
             if code not in (0, 1, 200, 205):
@@ -149,13 +151,12 @@ def main():
             print(f"  round {r + 1}: {tool:14} {wall:7.2f} s", file=sys.stderr)
 
     base = statistics.median(walls["sprawl"])
-    print(f"\n{'tool':14} {'wall (median)':>14} {'MB/s':>8} {'peak RSS':>10} {'findings':>9} {'sprawl is':>12}")
-    for tool, cmd in tools.items():
+    print(f"\n{'tool':14} {'wall (median)':>14} {'MB/s':>8} {'peak RSS':>10} {'findings':>9} {'wall / sprawl':>14}")
+    for tool, (_, out) in tools.items():
         med = statistics.median(walls[tool])
-        out = cmd[cmd.index("-o") + 1]
         n = count_findings(tool, out)
-        ratio = "" if tool == "sprawl" else f"{med / base:.2f}x faster"
-        print(f"{tool:14} {med:12.2f} s {mb / med:8.0f} {rss[tool]:8.0f} MB {n if n is not None else '?':>9} {ratio:>12}")
+        ratio = f"{med / base:.2f}"
+        print(f"{tool:14} {med:12.2f} s {mb / med:8.0f} {rss[tool]:8.0f} MB {n if n is not None else '?':>9} {ratio:>14}")
 
     found, total, missed, extra, count = judge_sprawl(work / "sprawl.json", corpus / "planted.json")
     print(f"\nsprawl: {found}/{total} planted credentials found; {len(extra)} of {count} findings not planted "
