@@ -378,6 +378,10 @@ impl Engine {
     }
 }
 
+/// How far a companion's secret may start before its match's span: companion rules match
+/// identifiers (key ids), far shorter than this.
+const COMPANION_SPAN_SLACK: usize = 4096;
+
 /// How far back `allow_before` looks: enough for a long key name.
 const CONTEXT_BEFORE: usize = 48;
 
@@ -493,17 +497,24 @@ fn postprocess(
     matches.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
     matches.dedup_by(|a, b| a.rule == b.rule && a.secret == b.secret);
 
+    // Companion pairing. Candidates are searched only near the match (matches are sorted by
+    // secret start), so a file with thousands of key ids stays linear.
     let mut consumed = vec![false; matches.len()];
     for i in 0..matches.len() {
         let Some(link) = &rules[matches[i].rule.0 as usize].companion else {
             continue;
         };
         let span = matches[i].span.clone();
-        let nearest = matches
+        let from = span
+            .start
+            .saturating_sub(link.within + COMPANION_SPAN_SLACK);
+        let first = matches.partition_point(|c| c.secret.start < from);
+        let nearest = matches[first..]
             .iter()
             .enumerate()
+            .take_while(|(_, c)| c.secret.start <= span.end + link.within)
             .filter(|(_, c)| c.rule == link.rule)
-            .map(|(j, c)| (j, distance(&span, &c.span)))
+            .map(|(k, c)| (first + k, distance(&span, &c.span)))
             .filter(|&(_, d)| d <= link.within)
             .min_by_key(|&(_, d)| d);
         if let Some((j, _)) = nearest {

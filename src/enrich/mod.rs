@@ -1,7 +1,7 @@
 //! Facts derived from a raw match: fingerprint, redaction, identifiers, and the line and
 //! column of each location (computed only for matches, never for whole files).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{Finding, Fingerprint, Location, Secret, SourceKind};
@@ -21,13 +21,15 @@ pub fn redact(secret: &[u8]) -> String {
     out
 }
 
-/// Converts byte offsets of one input to 1-based lines and character columns, scanning
-/// forward only, so many matches in one file cost one pass over it.
+/// Converts byte offsets of one input to 1-based lines and character columns. Offsets must
+/// come in increasing order: each call continues where the last stopped, so all matches of
+/// a file, even many on one minified line, cost one pass over it.
 struct LineCursor<'a> {
     hay: &'a [u8],
     offset: usize,
     line: usize,
-    line_start: usize,
+    /// Character column at `offset`.
+    column: usize,
 }
 
 impl<'a> LineCursor<'a> {
@@ -36,27 +38,51 @@ impl<'a> LineCursor<'a> {
             hay,
             offset: 0,
             line: 1,
-            line_start: 0,
+            column: 1,
         }
     }
 
-    fn position(&mut self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.hay.len());
-        if offset < self.offset {
-            *self = LineCursor::new(self.hay);
-        }
-        for nl in memchr::memchr_iter(b'\n', &self.hay[self.offset..offset]) {
-            self.line += 1;
-            self.line_start = self.offset + nl + 1;
-        }
-        self.offset = offset;
+    fn advance_to(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.clamp(self.offset, self.hay.len());
+        let span = &self.hay[self.offset..offset];
+        let from = match memchr::memrchr(b'\n', span) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', span).count();
+                self.column = 1;
+                last + 1
+            }
+            None => 0,
+        };
         // Count characters, not bytes: UTF-8 continuation bytes do not start a character.
-        let column = self.hay[self.line_start..offset]
+        self.column += span[from..].iter().filter(|&&b| (b as i8) >= -0x40).count();
+        self.offset = offset;
+        (self.line, self.column)
+    }
+}
+
+/// Line and column of every start and end offset of `matches`, computed in one pass.
+struct Positions {
+    offsets: Vec<usize>,
+    positions: Vec<(usize, usize)>,
+}
+
+impl Positions {
+    fn new(hay: &[u8], matches: &[RawMatch]) -> Positions {
+        let mut offsets: Vec<usize> = matches
             .iter()
-            .filter(|&&b| (b as i8) >= -0x40)
-            .count()
-            + 1;
-        (self.line, column)
+            .flat_map(|m| [m.secret.start, m.secret.end])
+            .collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut cursor = LineCursor::new(hay);
+        let positions = offsets.iter().map(|&o| cursor.advance_to(o)).collect();
+        Positions { offsets, positions }
+    }
+
+    fn of(&self, offset: usize) -> (usize, usize) {
+        self.offsets
+            .binary_search(&offset)
+            .map_or((1, 1), |i| self.positions[i])
     }
 }
 
@@ -67,13 +93,14 @@ pub fn findings_for_input(
     hay: &[u8],
     matches: &mut [RawMatch],
 ) -> Vec<Finding> {
-    matches.sort_by_key(|m| m.secret.start);
-    let mut cursor = LineCursor::new(hay);
+    matches.sort_by_key(|m| (m.secret.start, m.rule));
+    let positions = Positions::new(hay, matches);
     let mut out: Vec<Finding> = Vec::with_capacity(matches.len());
+    let mut by_fingerprint: HashMap<Fingerprint, usize> = HashMap::new();
     for m in matches.iter() {
         let secret_bytes = &hay[m.secret.clone()];
-        let (line, column) = cursor.position(m.secret.start);
-        let (end_line, end_column) = cursor.position(m.secret.end);
+        let (line, column) = positions.of(m.secret.start);
+        let (end_line, end_column) = positions.of(m.secret.end);
         let location = Location {
             path: path.to_string(),
             line,
@@ -84,7 +111,8 @@ pub fn findings_for_input(
             source: SourceKind::File,
         };
         let fingerprint = Fingerprint::of(secret_bytes);
-        if let Some(existing) = out.iter_mut().find(|f| f.fingerprint == fingerprint) {
+        if let Some(&i) = by_fingerprint.get(&fingerprint) {
+            let existing = &mut out[i];
             if !existing.locations.contains(&location) {
                 existing.locations.push(location);
             }
@@ -104,6 +132,7 @@ pub fn findings_for_input(
                 identifiers.insert(name.to_string(), value);
             }
         }
+        by_fingerprint.insert(fingerprint, out.len());
         out.push(Finding {
             rule: engine.rule_info(m.rule).clone(),
             fingerprint,
@@ -132,11 +161,12 @@ mod tests {
     fn line_and_character_columns() {
         let hay = "a\nbé c\r\nxyz".as_bytes();
         let mut cursor = LineCursor::new(hay);
-        assert_eq!(cursor.position(0), (1, 1));
+        assert_eq!(cursor.advance_to(0), (1, 1));
+        assert_eq!(cursor.advance_to(2), (2, 1));
         let c = hay.iter().position(|&b| b == b'c').unwrap();
-        assert_eq!(cursor.position(c), (2, 4));
+        assert_eq!(cursor.advance_to(c), (2, 4));
         let z = hay.len() - 1;
-        assert_eq!(cursor.position(z), (3, 3));
-        assert_eq!(cursor.position(2), (2, 1));
+        assert_eq!(cursor.advance_to(z), (3, 3));
+        assert_eq!(cursor.advance_to(hay.len()), (3, 4));
     }
 }
