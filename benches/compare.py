@@ -4,6 +4,7 @@
     python3 benches/compare.py                      # large files corpus, kingfisher + betterleaks
     python3 benches/compare.py --peers kingfisher,betterleaks,gitleaks --rounds 3
     python3 benches/compare.py --scale small --threads 1,2
+    python3 benches/compare.py --history --scale medium --peers kingfisher,gitleaks
 
 Builds the corpus with ../shared/bench/make_corpus.py if it is missing, installs nothing
 (run ../shared/peers/install.sh first), runs every tool in turn for each round (alternating,
@@ -28,8 +29,14 @@ SHARED = ROOT.parent / "shared"
 PEERS = Path(os.environ.get("SPRAWL_PEERS", Path.home() / ".cache" / "sprawl-peers" / "bin"))
 
 
-def peer_commands(tree, out):
-    """Directory-scan commands for each peer, no network validation, JSON out."""
+def peer_commands(tree, out, history=False):
+    """Scan commands for each peer, no network validation, JSON out."""
+    if history:
+        return {
+            "kingfisher": [str(PEERS / "kingfisher"), "scan", tree, "--no-validate", "--git-history", "full",
+                           "--no-update-check", "-f", "json", "-o", out],
+            "gitleaks": [str(PEERS / "gitleaks"), "git", tree, "-f", "json", "-r", out, "--no-banner", "-l", "error"],
+        }
     return {
         "kingfisher": [str(PEERS / "kingfisher"), "scan", tree, "--no-validate", "--git-history", "none",
                        "--no-update-check", "-f", "json", "-o", out],
@@ -70,13 +77,42 @@ def build_sprawl():
     return str(ROOT / "target" / "release" / "sprawl")
 
 
-def ensure_corpus(corpus, scale):
+def ensure_corpus(corpus, scale, history=False):
+    kind = "history" if history else "files"
     if not (corpus / "planted.json").exists():
-        subprocess.run([sys.executable, str(SHARED / "bench" / "make_corpus.py"), "files", str(corpus),
+        subprocess.run([sys.executable, str(SHARED / "bench" / "make_corpus.py"), kind, str(corpus),
                         "--scale", scale], check=True)
+    if history:
+        repo = corpus / "repo"
+        # Unique blob content: what a history scan has to read.
+        ids = subprocess.run(["git", "-C", str(repo), "rev-list", "--all", "--objects"],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        batch = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-check=%(objecttype) %(objectsize)"],
+                               input="\n".join(line.split(" ")[0] for line in ids if line), capture_output=True,
+                               text=True, check=True).stdout.split("\n")
+        size = sum(int(b.split()[1]) for b in batch if b.startswith("blob "))
+        return repo, size
     tree = corpus / "tree"
     size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
     return tree, size
+
+
+def judge_first_seen(report_path, corpus):
+    """Planted credentials found with the commit that introduced them (history corpus)."""
+    report = json.loads(Path(report_path).read_text())
+    planted = json.loads((corpus / "planted.json").read_text())
+    commits = subprocess.run(["git", "-C", str(corpus / "repo"), "rev-list", "--reverse", "--topo-order", "--all"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    by_fp = {f["fingerprint"][len("sha256:"):]: f for f in report["findings"]}
+    by_key = {f["key_id"]: f for f in report["findings"] if f.get("key_id")}
+    right, wrong = 0, []
+    for p in planted:
+        f = by_fp.get(p["sha256"]) or by_key.get(p["secret"])
+        if f and (f.get("first_seen") or {}).get("commit") == commits[p["commit_index"]]:
+            right += 1
+        else:
+            wrong.append(p)
+    return right, len(planted), wrong
 
 
 def judge_sprawl(report_path, planted_path):
@@ -114,21 +150,28 @@ def main():
     ap.add_argument("--peers", default="kingfisher,betterleaks", help="comma-separated: kingfisher,betterleaks,gitleaks")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="", help="also time sprawl with these thread counts, e.g. 1,2")
+    ap.add_argument("--history", action="store_true",
+                    help="git history corpus (make_corpus.py history): sprawl scan --history vs peers' history scans")
     args = ap.parse_args()
 
-    corpus = args.corpus or Path("/tmp/sprawl-corpus" + ("" if args.scale == "large" else f"-{args.scale}"))
-    tree, size = ensure_corpus(corpus, args.scale)
+    if args.history:
+        corpus = args.corpus or Path("/tmp/sprawl-history" + ("" if args.scale == "medium" else f"-{args.scale}"))
+    else:
+        corpus = args.corpus or Path("/tmp/sprawl-corpus" + ("" if args.scale == "large" else f"-{args.scale}"))
+    tree, size = ensure_corpus(corpus, args.scale, args.history)
     sprawl = build_sprawl()
     mb = size / 1e6
     work = Path(tempfile.mkdtemp(prefix="sprawl-compare-"))
 
     # tool -> (command, the report file it writes)
-    tools = {"sprawl": ([sprawl, "scan", str(tree), "--quiet", "--format", "json", "-o", str(work / "sprawl.json")],
-                        work / "sprawl.json")}
+    mode = ["--history"] if args.history else []
+    tools = {"sprawl": ([sprawl, "scan", *mode, str(tree), "--quiet", "--format", "json", "-o",
+                         str(work / "sprawl.json")], work / "sprawl.json")}
     for n in [t for t in args.threads.split(",") if t]:
         out = work / f"sprawl-j{n}.json"
-        tools[f"sprawl -j{n}"] = ([sprawl, "scan", str(tree), "--quiet", "--format", "json", "-j", n, "-o", str(out)], out)
-    commands = peer_commands(str(tree), "{out}")
+        tools[f"sprawl -j{n}"] = ([sprawl, "scan", *mode, str(tree), "--quiet", "--format", "json", "-j", n, "-o",
+                                   str(out)], out)
+    commands = peer_commands(str(tree), "{out}", args.history)
     for peer in [p for p in args.peers.split(",") if p]:
         if not (PEERS / peer).exists():
             print(f"skipping {peer}: not installed in {PEERS} (run ../shared/peers/install.sh)", file=sys.stderr)
@@ -138,7 +181,8 @@ def main():
 
     walls = {t: [] for t in tools}
     rss = {t: 0.0 for t in tools}
-    print(f"corpus {tree}: {mb:.0f} MB; {args.rounds} rounds, tools alternating", file=sys.stderr)
+    what = "unique blob content" if args.history else "files"
+    print(f"corpus {tree}: {mb:.0f} MB of {what}; {args.rounds} rounds, tools alternating", file=sys.stderr)
     for r in range(args.rounds):
         for tool, (cmd, out) in tools.items():
             if out.exists():
@@ -158,6 +202,12 @@ def main():
         ratio = f"{med / base:.2f}"
         print(f"{tool:14} {med:12.2f} s {mb / med:8.0f} {rss[tool]:8.0f} MB {n if n is not None else '?':>9} {ratio:>14}")
 
+    if args.history:
+        right, total, wrong = judge_first_seen(work / "sprawl.json", corpus)
+        print(f"\nsprawl: {right}/{total} planted credentials found with the commit that introduced them")
+        for p in wrong:
+            print(f"  WRONG OR MISSED {p['type']:18} {p['path']}:{p['line']} (commit {p['commit_index']})")
+        return
     found, total, missed, extra, count = judge_sprawl(work / "sprawl.json", corpus / "planted.json")
     print(f"\nsprawl: {found}/{total} planted credentials found; {len(extra)} of {count} findings not planted "
           f"({100 * len(extra) / max(count, 1):.2f} %)")

@@ -1,5 +1,6 @@
 //! Wires the stages together for each subcommand. The only place that uses `anyhow`.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,11 +13,12 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{Cli, Color, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs};
 use crate::engine::{Engine, RawMatch, Scratch};
 use crate::enrich::findings_for_input;
-use crate::finding::FindingSet;
-use crate::report::{self, Format, Summary, text};
+use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind};
+use crate::report::{self, Format, HistorySummary, Summary, text};
 use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
-use crate::sources::{self, Event, Root, Visitor, WalkOptions};
+use crate::sources::git::{self, BlobOrigin, CommitInfo, History};
+use crate::sources::{self, Event, Root, SkipReason, Visitor, WalkOptions};
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -165,6 +167,39 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let found = self.find(path, bytes);
+        self.emit(found);
+    }
+
+    /// Scans one git blob and reports each finding at every (commit, path) that introduced it.
+    fn scan_blob(&mut self, bytes: &[u8], blob: &HistoryBlob<'_>) {
+        let Some(first) = blob.origins.first() else {
+            return;
+        };
+        self.shared.files.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let mut found = self.find(&blob.root.display_relative(&first.path), bytes);
+        for finding in &mut found {
+            let template = finding.locations[0].clone();
+            finding.locations = blob
+                .origins
+                .iter()
+                .map(|origin| Location {
+                    path: blob.root.display_relative(&origin.path),
+                    commit: Some(blob.commits[origin.commit].id.clone()),
+                    source: SourceKind::Git,
+                    ..template.clone()
+                })
+                .collect();
+            finding.in_worktree = Some(blob.in_head);
+        }
+        self.emit(found);
+    }
+
+    /// Match, then turn matches into findings located at `path`.
+    fn find(&mut self, path: &str, bytes: &[u8]) -> Vec<Finding> {
         self.matches.clear();
         self.shared
             .engine
@@ -175,9 +210,16 @@ impl<'s, 'a> Worker<'s, 'a> {
                 .drop_excluded_paths(path, &mut self.matches);
         }
         if self.matches.is_empty() {
+            return Vec::new();
+        }
+        findings_for_input(self.shared.engine, path, bytes, &mut self.matches)
+    }
+
+    /// Streams (jsonl) and keeps the findings of one input.
+    fn emit(&mut self, found: Vec<Finding>) {
+        if found.is_empty() {
             return;
         }
-        let found = findings_for_input(self.shared.engine, path, bytes, &mut self.matches);
         self.shared
             .hits
             .fetch_add(found.len() as u64, Ordering::Relaxed);
@@ -198,6 +240,14 @@ impl<'s, 'a> Worker<'s, 'a> {
             self.findings.add(finding);
         }
     }
+}
+
+/// One blob of a history scan and what is known of it.
+struct HistoryBlob<'h> {
+    root: &'h Root,
+    commits: &'h [CommitInfo],
+    origins: &'h [BlobOrigin],
+    in_head: bool,
 }
 
 impl Visitor for Worker<'_, '_> {
@@ -391,6 +441,34 @@ fn scan_into(
         hits: AtomicU64::new(0),
     };
 
+    if args.history {
+        // Each blob is read once to be scanned, not to be trusted by its id: re-hashing every
+        // object with collision-detecting SHA-1 cost a quarter of a history scan, and the
+        // object cache only holds what will not be read again.
+        git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
+    }
+    // Repositories are opened and their commits and trees walked before any scan starts,
+    // so a PATH that is not a repository is an error (exit 2), not a half-done report.
+    let repos: Vec<Option<OpenRepo>> = targets
+        .roots
+        .iter()
+        .map(|root| {
+            if !args.history {
+                return Ok(None);
+            }
+            let repo = git::open(&root.path)?;
+            let shown = root.path.display().to_string();
+            let history = git::read_history(&repo, &shown)?;
+            Ok(Some(OpenRepo {
+                git_dir: repo.path().to_path_buf(),
+                scan_worktree: !args.no_worktree && !repo.is_bare(),
+                history,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    let mut history_summary = HistorySummary::default();
+
     let show_progress = !args.quiet && io::stderr().is_terminal();
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -411,7 +489,19 @@ fn scan_into(
                 }),
             }
         }
-        sources::walk(&targets.roots, options, || Worker::new(&shared));
+        let worktrees: Vec<Root> = targets
+            .roots
+            .iter()
+            .zip(&repos)
+            .filter(|(_, repo)| repo.as_ref().is_none_or(|r| r.scan_worktree))
+            .map(|(root, _)| root.clone())
+            .collect();
+        sources::walk(&worktrees, options, || Worker::new(&shared));
+        for (root, repo) in targets.roots.iter().zip(&repos) {
+            if let Some(repo) = repo {
+                history_summary.merge(scan_history(&shared, root, repo, options));
+            }
+        }
         done.store(true, Ordering::Relaxed);
     });
 
@@ -422,6 +512,12 @@ fn scan_into(
         .results
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    let mut findings = findings;
+    if args.history {
+        let now = args.now.unwrap_or_else(unix_now);
+        date_findings(&mut findings, &repos, now);
+        summary.history = Some(history_summary);
+    }
     let findings = findings.into_sorted();
     summary.findings = findings.len() as u64;
     summary.locations = findings.iter().map(|f| f.locations.len() as u64).sum();
@@ -458,6 +554,189 @@ fn scan_into(
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// A repository of a history scan, read before scanning.
+struct OpenRepo {
+    git_dir: PathBuf,
+    scan_worktree: bool,
+    history: History,
+}
+
+/// Reads every distinct blob of a repository once, in parallel: one `Repository` handle per
+/// rayon worker (libgit2 handles are not shared across threads).
+fn scan_history(
+    shared: &Shared<'_>,
+    root: &Root,
+    repo: &OpenRepo,
+    options: &WalkOptions,
+) -> HistorySummary {
+    let history = &repo.history;
+    let blobs_scanned = AtomicU64::new(0);
+    let blob_bytes = AtomicU64::new(0);
+    let lfs = AtomicU64::new(0);
+    let unreadable = AtomicU64::new(history.unreadable.len() as u64);
+    let scan = || {
+        use rayon::prelude::*;
+        history.blobs.par_iter().for_each_init(
+            || {
+                (
+                    git2::Repository::open(&repo.git_dir).ok(),
+                    Worker::new(shared),
+                )
+            },
+            |(handle, worker), (oid, origins)| {
+                let shown = origins
+                    .first()
+                    .map(|o| root.display_relative(&o.path))
+                    .unwrap_or_default();
+                let Some(handle) = handle else {
+                    unreadable.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                // The header gives the size without inflating the blob.
+                let size = handle
+                    .odb()
+                    .and_then(|odb| odb.read_header(*oid))
+                    .map(|(size, _)| size as u64);
+                match size {
+                    Ok(size) if size > options.max_file_size => {
+                        let limit = options.max_file_size;
+                        worker.visit(Event::Skipped {
+                            path: shown,
+                            reason: SkipReason::TooLarge { size, limit },
+                        });
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        unreadable.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+                let Ok(blob) = handle.find_blob(*oid) else {
+                    unreadable.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                let bytes = blob.content();
+                if git::is_lfs_pointer(bytes) {
+                    lfs.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                if let Err(reason) = sources::check_text(bytes) {
+                    worker.visit(Event::Skipped {
+                        path: shown,
+                        reason,
+                    });
+                    return;
+                }
+                blobs_scanned.fetch_add(1, Ordering::Relaxed);
+                blob_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                worker.scan_blob(
+                    bytes,
+                    &HistoryBlob {
+                        root,
+                        commits: &history.commits,
+                        origins,
+                        in_head: history.head_blobs.contains(oid),
+                    },
+                );
+            },
+        );
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+    {
+        Ok(pool) => pool.install(scan),
+        Err(_) => scan(),
+    }
+    HistorySummary {
+        commits: history.commits.len() as u64,
+        blobs_scanned: blobs_scanned.into_inner(),
+        blob_bytes_scanned: blob_bytes.into_inner(),
+        partial: history.shallow,
+        submodules_not_followed: history.submodules,
+        lfs_pointers: lfs.into_inner(),
+        unreadable_objects: unreadable.into_inner(),
+    }
+}
+
+/// Fills first_seen, last_seen, in_worktree and age_days from the commits of each finding's
+/// git locations. first_seen is the earliest (by committer date) of the commits that
+/// introduced the secret, not merely a blob holding it; last_seen the newest commit that
+/// wrote a blob holding it.
+fn date_findings(findings: &mut FindingSet, repos: &[Option<OpenRepo>], now: i64) {
+    let opened: Vec<Option<(git2::Repository, &History)>> = repos
+        .iter()
+        .map(|r| {
+            r.as_ref().and_then(|r| {
+                git2::Repository::open(&r.git_dir)
+                    .ok()
+                    .map(|h| (h, &r.history))
+            })
+        })
+        .collect();
+    // commit id -> (repository, index in its topological order)
+    let mut where_is: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (r, repo) in opened.iter().enumerate() {
+        if let Some((_, history)) = repo {
+            for (i, c) in history.commits.iter().enumerate() {
+                where_is.insert(c.id.as_str(), (r, i));
+            }
+        }
+    }
+    for finding in findings.iter_mut() {
+        let mut per_repo: HashMap<usize, Vec<usize>> = HashMap::new();
+        for id in finding.locations.iter().filter_map(|l| l.commit.as_deref()) {
+            if let Some(&(r, i)) = where_is.get(id) {
+                per_repo.entry(r).or_default().push(i);
+            }
+        }
+        let (mut first, mut last): (Option<&CommitInfo>, Option<&CommitInfo>) = (None, None);
+        for (r, origins) in &per_repo {
+            let Some((handle, history)) = &opened[*r] else {
+                continue;
+            };
+            for i in git::introducers(handle, &history.commits, origins) {
+                let c = &history.commits[i];
+                if first.is_none_or(|f| c.time < f.time) {
+                    first = Some(c);
+                }
+            }
+            for &i in origins {
+                let c = &history.commits[i];
+                if last.is_none_or(|l| c.time > l.time) {
+                    last = Some(c);
+                }
+            }
+        }
+        let as_seen = |c: &CommitInfo| Seen {
+            commit: c.id.clone(),
+            date: git::rfc3339_utc(c.time),
+            author: c.author.clone(),
+            time: c.time,
+        };
+        finding.first_seen = first.map(as_seen);
+        finding.last_seen = last.map(as_seen);
+        finding.age_days = first.map(|c| (now - c.time).max(0) / 86_400);
+        if finding
+            .locations
+            .iter()
+            .any(|l| l.source == SourceKind::File)
+        {
+            finding.in_worktree = Some(true);
+        } else if finding.in_worktree.is_none() {
+            finding.in_worktree = Some(false);
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// A progress line on stderr (only when it is a terminal): files, bytes, findings so far.

@@ -96,6 +96,16 @@ pub struct ScanArgs {
     /// Skip files larger than this (bytes, or with K/M/G suffix; KiB units).
     #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Also scan git history: every blob reachable from every ref of each PATH that is a
+    /// repository (work tree or bare), each blob once, with the commit that introduced it.
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: scan only the history, not the files in the work tree.
+    #[arg(long, requires = "history")]
+    pub no_worktree: bool,
+    /// The current time for ages, as RFC 3339 (reproducible reports and tests).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<i64>,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -112,6 +122,11 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+fn parse_now(text: &str) -> Result<i64, String> {
+    crate::sources::git::parse_rfc3339(text)
+        .ok_or_else(|| format!("'{text}' is not an RFC 3339 time (like 2026-11-23T12:00:00Z)"))
 }
 
 /// Parses `1048576`, `512K`, `25M`, `25MiB`, `1G` (binary units).

@@ -69,6 +69,18 @@ impl Serialize for Fingerprint {
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     File,
+    Git,
+}
+
+/// A commit that carried a secret: the earliest (`first_seen`) or newest (`last_seen`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Seen {
+    pub commit: String,
+    /// Committer date, RFC 3339 UTC.
+    pub date: String,
+    pub author: String,
+    #[serde(skip)]
+    pub time: i64,
 }
 
 /// One place a secret was seen. Lines and columns are 1-based; columns count characters.
@@ -94,6 +106,11 @@ pub struct Finding {
     /// Other non-secret identifiers the rule captured (user name, host, account).
     pub identifiers: BTreeMap<String, String>,
     pub locations: Vec<Location>,
+    pub first_seen: Option<Seen>,
+    pub last_seen: Option<Seen>,
+    /// Still in HEAD's tree or the work tree (history scans only).
+    pub in_worktree: Option<bool>,
+    pub age_days: Option<i64>,
 }
 
 impl Finding {
@@ -110,6 +127,10 @@ impl Finding {
             self.identifiers.entry(name).or_insert(value);
         }
         self.locations.extend(other.locations);
+        self.in_worktree = match (self.in_worktree, other.in_worktree) {
+            (None, x) | (x, None) => x,
+            (Some(a), Some(b)) => Some(a || b),
+        };
     }
 }
 
@@ -142,6 +163,10 @@ impl FindingSet {
 
     pub fn is_empty(&self) -> bool {
         self.by_fingerprint.is_empty()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Finding> {
+        self.by_fingerprint.values_mut()
     }
 
     /// Findings in a stable order: by first location, then fingerprint; locations sorted.

@@ -141,6 +141,10 @@ pub fn findings_for_input(
             key_id,
             identifiers,
             locations: vec![location],
+            first_seen: None,
+            last_seen: None,
+            in_worktree: None,
+            age_days: None,
         });
     }
     out

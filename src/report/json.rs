@@ -33,7 +33,10 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
         "statuses": [],
         "owner": null,
         "expires_at": null,
-        "first_seen": null,
+        "first_seen": finding.first_seen,
+        "last_seen": finding.last_seen,
+        "in_worktree": finding.in_worktree,
+        "age_days": finding.age_days,
         "locations": finding.locations.iter().map(location_json).collect::<Vec<_>>(),
     });
     if show_secrets && let Value::Object(map) = &mut value {

@@ -27,6 +27,30 @@ pub struct SkipCounts {
     pub broken_link: u64,
 }
 
+/// What a history scan read.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct HistorySummary {
+    pub commits: u64,
+    pub blobs_scanned: u64,
+    pub blob_bytes_scanned: u64,
+    pub partial: bool,
+    pub submodules_not_followed: u64,
+    pub lfs_pointers: u64,
+    pub unreadable_objects: u64,
+}
+
+impl HistorySummary {
+    pub fn merge(&mut self, other: HistorySummary) {
+        self.commits += other.commits;
+        self.blobs_scanned += other.blobs_scanned;
+        self.blob_bytes_scanned += other.blob_bytes_scanned;
+        self.partial |= other.partial;
+        self.submodules_not_followed += other.submodules_not_followed;
+        self.lfs_pointers += other.lfs_pointers;
+        self.unreadable_objects += other.unreadable_objects;
+    }
+}
+
 /// A file that could not be scanned, named in the summary so nothing is lost silently.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
@@ -47,6 +71,10 @@ pub struct Summary {
     pub duration_ms: u64,
     pub locations: u64,
     pub rules: u64,
+    /// History scans: distinct blobs read (each once), commits walked, and whether history
+    /// was cut by a shallow clone (first-seen dates are then lower bounds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySummary>,
     pub skipped: SkipCounts,
     pub problems: Vec<Problem>,
 }

@@ -2,6 +2,8 @@
 //! input. A source hands each worker thread whole inputs as `(path, bytes)` and reports
 //! what it skipped and why; it never decides what is a secret.
 
+pub mod git;
+
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -62,6 +64,15 @@ pub struct Root {
 }
 
 impl Root {
+    /// How a path relative to this root (a path inside a git tree) is shown.
+    pub fn display_relative(&self, rel: &str) -> String {
+        if self.display_prefix.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{}", self.display_prefix.trim_end_matches('/'), rel)
+        }
+    }
+
     fn display(&self, file: &Path) -> String {
         let rel = file.strip_prefix(&self.path).unwrap_or(file);
         let rel = path_to_slash(rel);

@@ -1,0 +1,340 @@
+//! Git history as a source: every blob reachable from every ref, each read once, with the
+//! commits and paths that introduced it.
+//!
+//! One pass over commits (parents before children) and their trees builds the
+//! provenance: a tree already seen is not walked again, so the cost is the number of
+//! distinct trees and entries, not commits × tree size. Each distinct (blob, path) keeps
+//! the first commit that carried it. Blobs are then read in parallel, one `Repository`
+//! handle per worker (libgit2 handles are not shared across threads).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use git2::{ObjectType, Oid, Repository, Sort, TreeWalkMode};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GitError {
+    #[error("{path}: not a git repository ({message})")]
+    NotARepository { path: String, message: String },
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+}
+
+/// A commit as provenance needs it.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: String,
+    /// Committer time, seconds since the Unix epoch (UTC).
+    pub time: i64,
+    pub author: String,
+}
+
+/// Where a blob was introduced: an index into [`History::commits`] and the path there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobOrigin {
+    pub commit: usize,
+    pub path: String,
+}
+
+/// Everything the history scan reads, gathered in one pass.
+#[derive(Debug, Default)]
+pub struct History {
+    /// In topological order: a commit's ancestors come before it.
+    pub commits: Vec<CommitInfo>,
+    /// Each distinct blob with its origins, oldest first.
+    pub blobs: Vec<(Oid, Vec<BlobOrigin>)>,
+    /// Blobs in HEAD's tree: a secret in one of them is still in the current code.
+    pub head_blobs: HashSet<Oid>,
+    /// A shallow clone: history stops at the graft, so first-seen dates are lower bounds.
+    pub shallow: bool,
+    /// Submodule entries met in trees: reported, not followed.
+    pub submodules: u64,
+    /// Objects that could not be read (corrupt or missing), by id.
+    pub unreadable: Vec<String>,
+}
+
+/// Opens a repository (work tree or bare) at `path`.
+pub fn open(path: &Path) -> Result<Repository, GitError> {
+    Repository::open(path).map_err(|e| GitError::NotARepository {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    })
+}
+
+/// Walks every commit reachable from any ref (branches, tags, remotes, stash) and records
+/// where each blob was introduced.
+pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError> {
+    let fail = |e: git2::Error| GitError::Read {
+        path: shown.to_string(),
+        message: e.message().to_string(),
+    };
+    let mut history = History {
+        shallow: repo.is_shallow(),
+        ..History::default()
+    };
+    let mut walk = repo.revwalk().map_err(fail)?;
+    // Parents before children, whatever the dates say: dates can go backwards (rebases,
+    // clocks), and a tree must be credited to the first commit in ancestry that carried it.
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(fail)?;
+    // Every ref, whatever it points at: tags may point at tags; refs at blobs are skipped.
+    for reference in repo.references().map_err(fail)?.flatten() {
+        if let Ok(commit) = reference.peel_to_commit() {
+            let _ = walk.push(commit.id());
+        }
+    }
+
+    let mut seen_trees: HashSet<Oid> = HashSet::new();
+    let mut blob_index: HashMap<Oid, usize> = HashMap::new();
+    for oid in walk {
+        let Ok(oid) = oid else {
+            history.unreadable.push("revwalk".into());
+            continue;
+        };
+        let commit = match repo.find_commit(oid) {
+            Ok(commit) => commit,
+            Err(_) => {
+                history.unreadable.push(oid.to_string());
+                continue;
+            }
+        };
+        let index = history.commits.len();
+        let author = commit.author();
+        history.commits.push(CommitInfo {
+            id: oid.to_string(),
+            time: commit.committer().when().seconds(),
+            author: format!(
+                "{} <{}>",
+                author.name().unwrap_or(""),
+                author.email().unwrap_or("")
+            ),
+        });
+        let Ok(tree) = commit.tree() else {
+            history.unreadable.push(oid.to_string());
+            continue;
+        };
+        if !seen_trees.insert(tree.id()) {
+            continue;
+        }
+        walk_new_trees(
+            repo,
+            &tree,
+            "",
+            index,
+            &mut seen_trees,
+            &mut blob_index,
+            &mut history,
+        );
+    }
+
+    // Versions of one file are usually deltas of each other in the pack: reading them one
+    // after another (and on one worker, as rayon splits the list in runs) lets libgit2's
+    // delta-base cache serve the bases instead of inflating each chain again.
+    history.blobs.sort_by(|a, b| {
+        a.1.first()
+            .map(|o| &o.path)
+            .cmp(&b.1.first().map(|o| &o.path))
+    });
+
+    if let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) {
+        let _ = head.walk(TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                history.head_blobs.insert(entry.id());
+            }
+            git2::TreeWalkResult::Ok
+        });
+    }
+    Ok(history)
+}
+
+/// Records the blobs of `tree` and descends only into subtrees not seen before.
+fn walk_new_trees(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    prefix: &str,
+    commit: usize,
+    seen_trees: &mut HashSet<Oid>,
+    blob_index: &mut HashMap<Oid, usize>,
+    history: &mut History,
+) {
+    for entry in tree.iter() {
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        let path = if prefix.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match entry.kind() {
+            Some(ObjectType::Blob) => {
+                let id = entry.id();
+                let slot = *blob_index.entry(id).or_insert_with(|| {
+                    history.blobs.push((id, Vec::new()));
+                    history.blobs.len() - 1
+                });
+                let origins = &mut history.blobs[slot].1;
+                if !origins.iter().any(|o| o.path == path) {
+                    origins.push(BlobOrigin { commit, path });
+                }
+            }
+            Some(ObjectType::Tree) => {
+                if !seen_trees.insert(entry.id()) {
+                    continue;
+                }
+                match repo.find_tree(entry.id()) {
+                    Ok(sub) => {
+                        walk_new_trees(repo, &sub, &path, commit, seen_trees, blob_index, history)
+                    }
+                    Err(_) => history.unreadable.push(entry.id().to_string()),
+                }
+            }
+            // A gitlink: the submodule's commit lives in another repository.
+            Some(ObjectType::Commit) => history.submodules += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Of the commits that introduced blobs holding one secret (indices into `commits`, any
+/// order), those that introduced the secret itself: not descendants of another of them. A
+/// commit that rewrote a file still holding an inherited secret did not introduce it.
+pub fn introducers(repo: &Repository, commits: &[CommitInfo], origins: &[usize]) -> Vec<usize> {
+    let mut sorted: Vec<usize> = origins.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let oid = |i: usize| Oid::from_str(&commits[i].id).ok();
+    let mut kept: Vec<usize> = Vec::new();
+    for &candidate in &sorted {
+        // Topological order: only earlier commits can be ancestors.
+        let inherited = kept
+            .iter()
+            .any(|&earlier| match (oid(candidate), oid(earlier)) {
+                (Some(c), Some(e)) => repo.graph_descendant_of(c, e).unwrap_or(false),
+                _ => false,
+            });
+        if !inherited {
+            kept.push(candidate);
+        }
+    }
+    kept
+}
+
+/// Git LFS pointer files hold an object id, not content: reported as skipped.
+pub fn is_lfs_pointer(bytes: &[u8]) -> bool {
+    bytes.len() < 1024 && bytes.starts_with(b"version https://git-lfs.github.com/spec/")
+}
+
+/// `2026-11-23T12:00:00Z` for seconds since the epoch (UTC), days-from-civil inverted.
+pub fn rfc3339_utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to seconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let h: i64 = rest[1..3].parse().ok()?;
+            let m: i64 = rest[4..6].parse().ok()?;
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(
+            parse_rfc3339("2023-11-15T00:13:20+02:00"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20.5Z"), Some(1_700_000_000));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00Z")
+                .map(rfc3339_utc)
+                .as_deref(),
+            Some("2000-02-29T00:00:00Z")
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2023-13-14T22:13:20Z"), None);
+    }
+
+    #[test]
+    fn lfs_pointers() {
+        assert!(is_lfs_pointer(
+            b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n"
+        ));
+        assert!(!is_lfs_pointer(b"hello"));
+    }
+}

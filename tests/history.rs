@@ -1,0 +1,281 @@
+//! End-to-end tests of `sprawl scan --history` on small repositories built at test time with
+//! the git CLI (fixed authors and dates, so commit ids and ages are reproducible).
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A fake GitHub token with a valid checksum, from the generated fixtures.
+fn token() -> String {
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/positives/src/config.js"),
+    )
+    .unwrap();
+    let start = text.find("ghp_").unwrap();
+    text[start..start + 40].to_string()
+}
+
+struct Repo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        std::fs::create_dir(&path).unwrap();
+        let repo = Repo { _dir: dir, path };
+        repo.git(&["init", "-q", "-b", "main"], "2024-01-01T00:00:00Z");
+        repo
+    }
+
+    fn git(&self, args: &[&str], date: &str) -> String {
+        git_in(&self.path, args, date)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let file = self.path.join(rel);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    /// Commits everything with both dates set to `date`; returns the commit id.
+    fn commit(&self, message: &str, date: &str) -> String {
+        self.git(&["add", "-A"], date);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message], date);
+        self.git(&["rev-parse", "HEAD"], date).trim().to_string()
+    }
+}
+
+fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
+    let out = Process::new("git")
+        .current_dir(dir)
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Ann Example")
+        .env("GIT_AUTHOR_EMAIL", "ann@corp.test")
+        .env("GIT_COMMITTER_NAME", "Ann Example")
+        .env("GIT_COMMITTER_EMAIL", "ann@corp.test")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn scan(path: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))
+        .args(["scan", "--history", "--quiet", "--format", "json"])
+        .args(["--now", "2024-12-31T00:00:00Z"])
+        .args(extra)
+        .arg(path)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (code, report)
+}
+
+fn findings(report: &Value) -> &Vec<Value> {
+    report["findings"].as_array().unwrap()
+}
+
+#[test]
+fn a_secret_added_then_deleted_is_found_with_its_first_commit() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("start", "2024-01-01T00:00:00Z");
+    repo.write("deploy/ci.env", &format!("GH_TOKEN={}\n", token()));
+    let added = repo.commit("add token", "2024-02-01T00:00:00Z");
+    std::fs::remove_file(repo.path.join("deploy/ci.env")).unwrap();
+    repo.commit("remove token", "2024-03-01T00:00:00Z");
+
+    let (code, report) = scan(&repo.path, &[]);
+    assert_eq!(code, 1);
+    let found = findings(&report);
+    assert_eq!(found.len(), 1);
+    let f = &found[0];
+    assert_eq!(f["rule"]["id"], "github-pat-classic");
+    assert_eq!(f["first_seen"]["commit"], added.as_str());
+    assert_eq!(f["first_seen"]["date"], "2024-02-01T00:00:00Z");
+    assert_eq!(f["first_seen"]["author"], "Ann Example <ann@corp.test>");
+    assert_eq!(f["last_seen"]["commit"], added.as_str());
+    assert_eq!(f["in_worktree"], false);
+    assert_eq!(f["age_days"], 334);
+    let location = &f["locations"][0];
+    assert_eq!(location["source"], "git");
+    assert_eq!(location["commit"], added.as_str());
+    assert_eq!(location["path"], "deploy/ci.env");
+    assert_eq!(location["line"], 1);
+    assert_eq!(location["column"], 10);
+}
+
+#[test]
+fn a_secret_still_present_has_a_git_and_a_file_location() {
+    let repo = Repo::new();
+    repo.write("app/.env", &format!("TOKEN={}\n", token()));
+    let added = repo.commit("add", "2024-05-01T00:00:00Z");
+    let (_, report) = scan(&repo.path, &[]);
+    let f = &findings(&report)[0];
+    assert_eq!(f["in_worktree"], true);
+    assert_eq!(f["first_seen"]["commit"], added.as_str());
+    let sources: Vec<&str> = f["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["file", "git"]);
+
+    let (_, report) = scan(&repo.path, &["--no-worktree"]);
+    assert_eq!(
+        findings(&report)[0]["locations"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        findings(&report)[0]["in_worktree"],
+        true,
+        "still in HEAD's tree"
+    );
+}
+
+#[test]
+fn the_same_blob_in_100_commits_is_scanned_once() {
+    let repo = Repo::new();
+    repo.write("config/secrets.env", &format!("TOKEN={}\n", token()));
+    for i in 0..100 {
+        repo.write("counter.txt", &format!("{i}\n"));
+        repo.commit(
+            &format!("commit {i}"),
+            &format!("2024-01-01T00:{:02}:{:02}Z", i / 60, i % 60),
+        );
+    }
+    let (_, report) = scan(&repo.path, &["--no-worktree"]);
+    let history = &report["summary"]["history"];
+    assert_eq!(history["commits"], 100);
+    // 100 versions of counter.txt and the one secrets.env blob.
+    assert_eq!(history["blobs_scanned"], 101);
+    let f = &findings(&report)[0];
+    assert_eq!(f["locations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn secrets_only_on_a_side_branch_or_a_tag_are_found() {
+    let repo = Repo::new();
+    repo.write("README.md", "main\n");
+    repo.commit("main", "2024-01-01T00:00:00Z");
+    repo.git(&["checkout", "-q", "-b", "feature"], "2024-01-02T00:00:00Z");
+    repo.write("feature.env", &format!("TOKEN={}\n", token()));
+    let on_branch = repo.commit("feature", "2024-01-02T00:00:00Z");
+    repo.git(&["checkout", "-q", "main"], "2024-01-03T00:00:00Z");
+
+    repo.git(&["checkout", "-q", "--detach"], "2024-01-03T00:00:00Z");
+    let stripe = format!("sk_live_{}", "Zx9Lk4Tr8Wn6Vp3Js5HmB7q2");
+    repo.write("release.env", &format!("STRIPE={stripe}\n"));
+    let tagged = repo.commit("release", "2024-01-04T00:00:00Z");
+    repo.git(&["tag", "v1", &tagged], "2024-01-04T00:00:00Z");
+    repo.git(&["checkout", "-q", "main"], "2024-01-05T00:00:00Z");
+
+    let (code, report) = scan(&repo.path, &[]);
+    assert_eq!(code, 1);
+    let commits: Vec<&str> = findings(&report)
+        .iter()
+        .map(|f| f["first_seen"]["commit"].as_str().unwrap())
+        .collect();
+    assert!(commits.contains(&on_branch.as_str()), "{commits:?}");
+    assert!(commits.contains(&tagged.as_str()), "{commits:?}");
+    assert!(findings(&report).iter().all(|f| f["in_worktree"] == false));
+}
+
+#[test]
+fn rewriting_a_file_that_keeps_a_secret_does_not_move_its_first_seen() {
+    // The second commit has an older date (a rebase, a wrong clock) and edits the file; the
+    // secret was introduced by the first commit all the same.
+    let repo = Repo::new();
+    repo.write("app.env", &format!("TOKEN={}\n", token()));
+    let introduced = repo.commit("add", "2024-06-01T00:00:00Z");
+    repo.write("app.env", &format!("TOKEN={}\nDEBUG=1\n", token()));
+    let rewritten = repo.commit("edit", "2024-01-01T00:00:00Z");
+    let (_, report) = scan(&repo.path, &["--no-worktree"]);
+    let f = &findings(&report)[0];
+    assert_eq!(f["first_seen"]["commit"], introduced.as_str());
+    assert_eq!(f["last_seen"]["commit"], introduced.as_str());
+    assert_eq!(f["locations"].as_array().unwrap().len(), 2);
+    assert!(
+        f["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["commit"] == rewritten.as_str())
+    );
+}
+
+#[test]
+fn a_shallow_clone_works_and_says_its_history_is_partial() {
+    let repo = Repo::new();
+    repo.write("old.env", &format!("TOKEN={}\n", token()));
+    repo.commit("old", "2024-01-01T00:00:00Z");
+    repo.write("README.md", "new\n");
+    repo.commit("new", "2024-02-01T00:00:00Z");
+    let clone = repo.path.parent().unwrap().join("shallow");
+    let source = format!("file://{}", repo.path.display());
+    git_in(
+        repo.path.parent().unwrap(),
+        &["clone", "-q", "--depth", "1", &source, "shallow"],
+        "2024-03-01T00:00:00Z",
+    );
+    let (_, report) = scan(&clone, &[]);
+    assert_eq!(report["summary"]["history"]["partial"], true);
+    assert_eq!(report["summary"]["history"]["commits"], 1);
+    // The token is in the one commit a depth-1 clone has.
+    assert_eq!(findings(&report).len(), 1);
+}
+
+#[test]
+fn a_bare_repository_is_scanned_without_a_work_tree() {
+    let repo = Repo::new();
+    repo.write("x.env", &format!("TOKEN={}\n", token()));
+    repo.commit("x", "2024-01-01T00:00:00Z");
+    let bare = repo.path.parent().unwrap().join("bare.git");
+    git_in(
+        repo.path.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.path.to_str().unwrap(),
+            "bare.git",
+        ],
+        "2024-01-02T00:00:00Z",
+    );
+    let (code, report) = scan(&bare, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(report["summary"]["files_scanned"], 0);
+    assert_eq!(findings(&report)[0]["locations"][0]["source"], "git");
+}
+
+#[test]
+fn a_folder_that_is_not_a_repository_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))
+        .args(["scan", "--history", "--quiet"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a git repository"), "{stderr}");
+}
