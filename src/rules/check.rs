@@ -55,6 +55,7 @@ pub fn check_rules(set: &RuleSet, wanted: impl Fn(&str) -> bool) -> Result<Check
         }
         alone.rules.push(rule.clone());
         let engine = Engine::new(&alone)?;
+        engine.compile_all(&alone)?;
         report.rules_checked += 1;
         let own = |text: &str| -> Vec<String> {
             engine

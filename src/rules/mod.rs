@@ -202,9 +202,26 @@ pub struct RuleSet {
 impl RuleSet {
     /// Rules compiled into the binary from `rules/`.
     pub fn builtin() -> Result<RuleSet, RuleError> {
+        use rayon::prelude::*;
+        // Files parse independently (in parallel: parsing is most of a small scan's start-up);
+        // they are joined in order so ids, precedence and errors do not depend on threads.
+        let parsed: Vec<RuleSet> = EMBEDDED_RULE_FILES
+            .par_iter()
+            .map(|(path, text)| {
+                let mut one = RuleSet::default();
+                one.add_file_text(path, text, true).map(|()| one)
+            })
+            .collect::<Result<_, _>>()?;
         let mut set = RuleSet::default();
-        for (path, text) in EMBEDDED_RULE_FILES {
-            set.add_file_text(path, text, true)?;
+        let mut seen = HashSet::new();
+        for rule in parsed.into_iter().flat_map(|one| one.rules) {
+            if !seen.insert(rule.id().to_string()) {
+                return Err(invalid(
+                    &rule,
+                    "duplicate rule id (ids must be unique across all rule files)",
+                ));
+            }
+            set.rules.push(rule);
         }
         Ok(set)
     }
