@@ -5,6 +5,7 @@
     python3 benches/compare.py --peers kingfisher,betterleaks,gitleaks --rounds 3
     python3 benches/compare.py --scale small --threads 1,2
     python3 benches/compare.py --history --scale medium --peers kingfisher,gitleaks
+    python3 benches/compare.py --staged                     # pre-commit: one staged file, 30 runs
 
 Builds the corpus with ../shared/bench/make_corpus.py if it is missing, installs nothing
 (run ../shared/peers/install.sh first), runs every tool in turn for each round (alternating,
@@ -143,17 +144,44 @@ def judge_sprawl(report_path, planted_path):
     return found, len(planted), missed, extra, len(findings)
 
 
+def staged_bench(sprawl, corpus, runs):
+    """`sprawl scan --staged` end to end on a one-file change in the history corpus."""
+    work = Path(tempfile.mkdtemp(prefix="sprawl-staged-"))
+    repo = work / "repo"
+    subprocess.run(["git", "clone", "-q", str(corpus / "repo"), str(repo)], check=True)
+    target = sorted(p for p in repo.rglob("*.js") if ".git" not in p.parts)[0]
+    with open(target, "a") as f:
+        f.write('\nconst label = "changed for the staged benchmark";\n')
+    subprocess.run(["git", "-C", str(repo), "add", str(target)], check=True)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sprawl, "scan", "--staged", "--quiet"], cwd=repo, stdout=subprocess.DEVNULL, check=False)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    print(f"sprawl scan --staged, one staged file ({target.relative_to(repo)}), {runs} runs: "
+          f"min {times[0]:.1f} ms, median {statistics.median(times):.1f} ms, max {times[-1]:.1f} ms")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", default="large", choices=["small", "medium", "large"])
+    ap.add_argument("--scale", choices=["small", "medium", "large"],
+                    help="corpus size (default: large for files, medium for --history, as the issues specify)")
     ap.add_argument("--corpus", type=Path, help="corpus folder (default /tmp/sprawl-corpus, or -SCALE if not large)")
     ap.add_argument("--peers", default="kingfisher,betterleaks", help="comma-separated: kingfisher,betterleaks,gitleaks")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="", help="also time sprawl with these thread counts, e.g. 1,2")
+    ap.add_argument("--staged", action="store_true", help="time `scan --staged` on a one-file change (history corpus)")
     ap.add_argument("--history", action="store_true",
                     help="git history corpus (make_corpus.py history): sprawl scan --history vs peers' history scans")
     args = ap.parse_args()
 
+    args.scale = args.scale or ("medium" if args.history or args.staged else "large")
+    if args.staged:
+        corpus = args.corpus or Path("/tmp/sprawl-history" + ("" if args.scale == "medium" else f"-{args.scale}"))
+        ensure_corpus(corpus, args.scale, history=True)
+        staged_bench(build_sprawl(), corpus, max(args.rounds, 30))
+        return
     if args.history:
         corpus = args.corpus or Path("/tmp/sprawl-history" + ("" if args.scale == "medium" else f"-{args.scale}"))
     else:

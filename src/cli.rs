@@ -28,6 +28,22 @@ pub enum Command {
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Manage the git pre-commit hook.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-commit hook that runs `sprawl scan --staged` (refuses to replace one).
+    Install {
+        /// The repository (default: the one containing the current folder).
+        #[arg(value_name = "PATH", default_value = ".")]
+        path: PathBuf,
+        /// Replace an existing pre-commit hook.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +116,16 @@ pub struct ScanArgs {
     /// repository (work tree or bare), each blob once, with the commit that introduced it.
     #[arg(long)]
     pub history: bool,
+    /// Scan only the blobs introduced by the commits after REV (REV..HEAD): a pull request's
+    /// additions, with their provenance. Implies a history scan without the work tree.
+    #[arg(long, value_name = "REV", conflicts_with_all = ["range", "staged"])]
+    pub since: Option<String>,
+    /// Scan only the blobs introduced by the commits of the range A..B.
+    #[arg(long, value_name = "A..B", conflicts_with = "staged")]
+    pub range: Option<String>,
+    /// Scan only what is staged for the next commit, at the lines it adds (pre-commit).
+    #[arg(long, conflicts_with = "history")]
+    pub staged: bool,
     /// With --history: scan only the history, not the files in the work tree.
     #[arg(long, requires = "history")]
     pub no_worktree: bool,

@@ -70,6 +70,8 @@ impl Serialize for Fingerprint {
 pub enum SourceKind {
     File,
     Git,
+    /// Staged in the index, not yet committed (`--staged`).
+    Staged,
 }
 
 /// A commit that carried a secret: the earliest (`first_seen`) or newest (`last_seen`).

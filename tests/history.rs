@@ -279,3 +279,135 @@ fn a_folder_that_is_not_a_repository_is_an_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("not a git repository"), "{stderr}");
 }
+
+const STRIPE: &str = "sk_live_Zx9Lk4Tr8Wn6Vp3Js5HmB7q2";
+
+#[test]
+fn range_and_since_report_only_what_the_commits_introduced() {
+    let repo = Repo::new();
+    repo.write("old.env", &format!("TOKEN={}\n", token()));
+    let base = repo.commit("old secret", "2024-01-01T00:00:00Z");
+    repo.write("new.env", &format!("STRIPE={STRIPE}\n"));
+    let added = repo.commit("new secret", "2024-02-01T00:00:00Z");
+    repo.write("README.md", "docs\n");
+    repo.commit("docs", "2024-03-01T00:00:00Z");
+
+    for args in [
+        vec!["--range".to_string(), format!("{base}..HEAD")],
+        vec!["--since".to_string(), base.clone()],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))
+            .args(["scan", "--quiet", "--format", "json"])
+            .args(&args)
+            .arg(&repo.path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let found = findings(&report);
+        assert_eq!(found.len(), 1, "{args:?}: only the range's secret");
+        assert_eq!(found[0]["rule"]["id"], "stripe-secret-key");
+        assert_eq!(found[0]["first_seen"]["commit"], added.as_str());
+        assert_eq!(report["summary"]["history"]["commits"], 2);
+        assert_eq!(
+            report["summary"]["files_scanned"], 0,
+            "no work tree in a range scan"
+        );
+    }
+}
+
+#[test]
+fn staged_sees_staged_lines_and_not_unstaged_edits() {
+    let repo = Repo::new();
+    repo.write("app.env", "A=1\nB=2\n");
+    repo.commit("base", "2024-01-01T00:00:00Z");
+    // Staged: a token on line 2. Unstaged: a Stripe key after it.
+    repo.write("app.env", &format!("A=1\nTOKEN={}\nB=2\n", token()));
+    repo.git(&["add", "app.env"], "2024-01-02T00:00:00Z");
+    repo.write(
+        "app.env",
+        &format!("A=1\nTOKEN={}\nB=2\nSTRIPE={STRIPE}\n", token()),
+    );
+
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_sprawl"))
+            .current_dir(&repo.path)
+            .args(["scan", "--staged", "--quiet", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = findings(&report);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["rule"]["id"], "github-pat-classic");
+    let location = &found[0]["locations"][0];
+    assert_eq!(
+        (
+            location["path"].as_str(),
+            location["line"].as_u64(),
+            location["source"].as_str()
+        ),
+        (Some("app.env"), Some(2), Some("staged"))
+    );
+
+    // Once committed, nothing is staged: a clean pre-commit run.
+    repo.git(&["commit", "-q", "-m", "token"], "2024-01-03T00:00:00Z");
+    assert_eq!(run().status.code(), Some(0));
+}
+
+#[test]
+fn hook_install_writes_a_pre_commit_hook_and_keeps_an_existing_one() {
+    let repo = Repo::new();
+    let install = |force: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sprawl"));
+        cmd.args(["hook", "install"]).arg(&repo.path);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    assert_eq!(install(false).status.code(), Some(0));
+    let hook = repo.path.join(".git/hooks/pre-commit");
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.starts_with("#!/bin/sh\n"), "{script}");
+    assert!(script.contains("scan --staged"), "{script}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&hook).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+
+    std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
+    let out = install(false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    assert_eq!(install(true).status.code(), Some(0));
+    assert!(
+        std::fs::read_to_string(&hook)
+            .unwrap()
+            .contains("scan --staged")
+    );
+
+    // The installed hook blocks a commit that adds a credential.
+    repo.write("leak.env", &format!("TOKEN={}\n", token()));
+    repo.git(&["add", "leak.env"], "2024-01-02T00:00:00Z");
+    let commit = Process::new("git")
+        .current_dir(&repo.path)
+        .args(["-c", "commit.gpgsign=false", "commit", "-q", "-m", "leak"])
+        .env("GIT_AUTHOR_NAME", "Ann Example")
+        .env("GIT_AUTHOR_EMAIL", "ann@corp.test")
+        .env("GIT_COMMITTER_NAME", "Ann Example")
+        .env("GIT_COMMITTER_EMAIL", "ann@corp.test")
+        .output()
+        .unwrap();
+    assert!(!commit.status.success(), "the hook must refuse the commit");
+}

@@ -62,6 +62,15 @@ pub fn open(path: &Path) -> Result<Repository, GitError> {
     })
 }
 
+/// Finds the repository containing `path` (a pre-commit hook runs in its root, a person
+/// maybe in a subfolder).
+pub fn discover(path: &Path) -> Result<Repository, GitError> {
+    Repository::discover(path).map_err(|e| GitError::NotARepository {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    })
+}
+
 /// Walks every commit reachable from any ref (branches, tags, remotes, stash) and records
 /// where each blob was introduced.
 pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError> {
@@ -100,16 +109,7 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
             }
         };
         let index = history.commits.len();
-        let author = commit.author();
-        history.commits.push(CommitInfo {
-            id: oid.to_string(),
-            time: commit.committer().when().seconds(),
-            author: format!(
-                "{} <{}>",
-                author.name().unwrap_or(""),
-                author.email().unwrap_or("")
-            ),
-        });
+        history.commits.push(commit_info(&commit));
         let Ok(tree) = commit.tree() else {
             history.unreadable.push(oid.to_string());
             continue;
@@ -128,23 +128,7 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
         );
     }
 
-    // Versions of one file are usually deltas of each other in the pack: reading them one
-    // after another (and on one worker, as rayon splits the list in runs) lets libgit2's
-    // delta-base cache serve the bases instead of inflating each chain again.
-    history.blobs.sort_by(|a, b| {
-        a.1.first()
-            .map(|o| &o.path)
-            .cmp(&b.1.first().map(|o| &o.path))
-    });
-
-    if let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) {
-        let _ = head.walk(TreeWalkMode::PreOrder, |_, entry| {
-            if entry.kind() == Some(ObjectType::Blob) {
-                history.head_blobs.insert(entry.id());
-            }
-            git2::TreeWalkResult::Ok
-        });
-    }
+    finish(repo, &mut history);
     Ok(history)
 }
 
@@ -166,17 +150,7 @@ fn walk_new_trees(
             format!("{prefix}/{name}")
         };
         match entry.kind() {
-            Some(ObjectType::Blob) => {
-                let id = entry.id();
-                let slot = *blob_index.entry(id).or_insert_with(|| {
-                    history.blobs.push((id, Vec::new()));
-                    history.blobs.len() - 1
-                });
-                let origins = &mut history.blobs[slot].1;
-                if !origins.iter().any(|o| o.path == path) {
-                    origins.push(BlobOrigin { commit, path });
-                }
-            }
+            Some(ObjectType::Blob) => record_blob(history, blob_index, entry.id(), path, commit),
             Some(ObjectType::Tree) => {
                 if !seen_trees.insert(entry.id()) {
                     continue;
@@ -192,6 +166,173 @@ fn walk_new_trees(
             Some(ObjectType::Commit) => history.submodules += 1,
             _ => {}
         }
+    }
+}
+
+/// Blobs introduced by the commits of a revision range (`A..B`; `REV..HEAD` for `--since`):
+/// each commit's tree against its first parent's, so a pull request's scan sees what the
+/// pull request added and nothing older.
+pub fn read_range(repo: &Repository, range: &str, shown: &str) -> Result<History, GitError> {
+    let fail = |e: git2::Error| GitError::Read {
+        path: shown.to_string(),
+        message: format!("{range}: {}", e.message()),
+    };
+    let mut history = History {
+        shallow: repo.is_shallow(),
+        ..History::default()
+    };
+    let mut walk = repo.revwalk().map_err(fail)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(fail)?;
+    walk.push_range(range).map_err(fail)?;
+    let mut blob_index: HashMap<Oid, usize> = HashMap::new();
+    for oid in walk {
+        let Ok(commit) = oid.and_then(|oid| repo.find_commit(oid)) else {
+            history.unreadable.push("commit".into());
+            continue;
+        };
+        let index = history.commits.len();
+        history.commits.push(commit_info(&commit));
+        let parent = commit.parent(0).and_then(|p| p.tree()).ok();
+        let diff = commit
+            .tree()
+            .and_then(|tree| repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None));
+        let Ok(diff) = diff else {
+            history.unreadable.push(commit.id().to_string());
+            continue;
+        };
+        for delta in diff.deltas() {
+            let file = delta.new_file();
+            if file.mode() == git2::FileMode::Commit {
+                history.submodules += 1;
+            } else if adds_content(delta.status()) {
+                record_blob(
+                    &mut history,
+                    &mut blob_index,
+                    file.id(),
+                    delta_path(&file),
+                    index,
+                );
+            }
+        }
+    }
+    finish(repo, &mut history);
+    Ok(history)
+}
+
+/// A file `git commit` would add or change: its staged blob, and the line ranges (in the
+/// staged file) that the change adds, which are what a reviewer sees.
+pub struct StagedFile {
+    pub blob: Oid,
+    pub path: String,
+    pub added_lines: Vec<std::ops::RangeInclusive<usize>>,
+}
+
+/// What is staged in the index relative to HEAD (an unborn HEAD compares with nothing).
+pub fn read_staged(repo: &Repository, shown: &str) -> Result<Vec<StagedFile>, GitError> {
+    let fail = |e: git2::Error| GitError::Read {
+        path: shown.to_string(),
+        message: e.message().to_string(),
+    };
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let index = repo.index().map_err(fail)?;
+    let diff = repo
+        .diff_tree_to_index(head.as_ref(), Some(&index), None)
+        .map_err(fail)?;
+    // Both callbacks fill the list: one per file, one per hunk of the file last pushed.
+    let files: std::cell::RefCell<Vec<StagedFile>> = std::cell::RefCell::new(Vec::new());
+    diff.foreach(
+        &mut |delta, _| {
+            let file = delta.new_file();
+            if adds_content(delta.status()) && file.mode() != git2::FileMode::Commit {
+                files.borrow_mut().push(StagedFile {
+                    blob: file.id(),
+                    path: delta_path(&file),
+                    added_lines: Vec::new(),
+                });
+            }
+            true
+        },
+        None,
+        Some(&mut |delta, hunk| {
+            let path = delta_path(&delta.new_file());
+            if let Some(file) = files.borrow_mut().last_mut()
+                && file.path == path
+                && hunk.new_lines() > 0
+            {
+                let start = hunk.new_start() as usize;
+                file.added_lines
+                    .push(start..=start + hunk.new_lines() as usize - 1);
+            }
+            true
+        }),
+        None,
+    )
+    .map_err(fail)?;
+    Ok(files.into_inner())
+}
+
+fn adds_content(status: git2::Delta) -> bool {
+    matches!(
+        status,
+        git2::Delta::Added | git2::Delta::Modified | git2::Delta::Renamed | git2::Delta::Copied
+    )
+}
+
+fn delta_path(file: &git2::DiffFile<'_>) -> String {
+    file.path_bytes()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default()
+}
+
+fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
+    let author = commit.author();
+    CommitInfo {
+        id: commit.id().to_string(),
+        time: commit.committer().when().seconds(),
+        author: format!(
+            "{} <{}>",
+            author.name().unwrap_or(""),
+            author.email().unwrap_or("")
+        ),
+    }
+}
+
+/// Notes that `commit` carried blob `id` at `path`, unless that (blob, path) is known.
+fn record_blob(
+    history: &mut History,
+    blob_index: &mut HashMap<Oid, usize>,
+    id: Oid,
+    path: String,
+    commit: usize,
+) {
+    let slot = *blob_index.entry(id).or_insert_with(|| {
+        history.blobs.push((id, Vec::new()));
+        history.blobs.len() - 1
+    });
+    let origins = &mut history.blobs[slot].1;
+    if !origins.iter().any(|o| o.path == path) {
+        origins.push(BlobOrigin { commit, path });
+    }
+}
+
+/// Orders blobs for reading and records the blobs of HEAD's tree.
+fn finish(repo: &Repository, history: &mut History) {
+    // Versions of one file are usually deltas of each other in the pack: reading them one
+    // after another (and on one worker, as rayon splits the list in runs) lets libgit2's
+    // delta-base cache serve the bases instead of inflating each chain again.
+    history.blobs.sort_by(|a, b| {
+        a.1.first()
+            .map(|o| &o.path)
+            .cmp(&b.1.first().map(|o| &o.path))
+    });
+    if let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) {
+        let _ = head.walk(TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                history.head_blobs.insert(entry.id());
+            }
+            git2::TreeWalkResult::Ok
+        });
     }
 }
 
