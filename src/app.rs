@@ -641,14 +641,19 @@ fn scan_history(
                         return;
                     }
                     Ok(_) => {}
-                    Err(_) => {
+                    Err(e) => {
                         unreadable.fetch_add(1, Ordering::Relaxed);
+                        worker.visit(corrupt_object(shown, *oid, &e));
                         return;
                     }
                 }
-                let Ok(blob) = handle.find_blob(*oid) else {
-                    unreadable.fetch_add(1, Ordering::Relaxed);
-                    return;
+                let blob = match handle.find_blob(*oid) {
+                    Ok(blob) => blob,
+                    Err(e) => {
+                        unreadable.fetch_add(1, Ordering::Relaxed);
+                        worker.visit(corrupt_object(shown, *oid, &e));
+                        return;
+                    }
                 };
                 let bytes = blob.content();
                 if git::is_lfs_pointer(bytes) {
@@ -682,6 +687,14 @@ fn scan_history(
     {
         Ok(pool) => pool.install(scan),
         Err(_) => scan(),
+    }
+    // Commits and trees that could not be read are named too; the scan went on without them.
+    let mut worker = Worker::new(shared);
+    for id in &history.unreadable {
+        worker.visit(Event::Skipped {
+            path: root.display_relative(""),
+            reason: SkipReason::Unreadable(format!("git object {id}: corrupt or missing")),
+        });
     }
     HistorySummary {
         commits: history.commits.len() as u64,
@@ -772,6 +785,14 @@ fn install_hook(path: &Path, force: bool) -> Result<u8> {
     }
     println!("installed {}", hook.display());
     Ok(EXIT_CLEAN)
+}
+
+/// A blob that libgit2 could not read (corrupt pack, missing object): named in the summary.
+fn corrupt_object(path: String, oid: git2::Oid, err: &git2::Error) -> Event<'static> {
+    Event::Skipped {
+        path,
+        reason: SkipReason::Unreadable(format!("git object {oid}: {}", err.message())),
+    }
 }
 
 /// Fills first_seen, last_seen, in_worktree and age_days from the commits of each finding's

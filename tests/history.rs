@@ -411,3 +411,41 @@ fn hook_install_writes_a_pre_commit_hook_and_keeps_an_existing_one() {
         .unwrap();
     assert!(!commit.status.success(), "the hook must refuse the commit");
 }
+
+#[test]
+fn a_corrupt_object_is_named_and_the_scan_goes_on_and_lfs_pointers_are_counted() {
+    let repo = Repo::new();
+    repo.write("good.env", &format!("TOKEN={}\n", token()));
+    repo.write("broken.txt", "this blob will be corrupted on disk\n");
+    repo.write(
+        "model.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+    );
+    repo.commit("files", "2024-01-01T00:00:00Z");
+    let broken = repo.git(&["rev-parse", "HEAD:broken.txt"], "2024-01-01T00:00:00Z");
+    let broken = broken.trim();
+    let object = repo
+        .path
+        .join(".git/objects")
+        .join(&broken[..2])
+        .join(&broken[2..]);
+    let mut perms = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).unwrap();
+    std::fs::write(&object, b"not zlib at all").unwrap();
+
+    let (code, report) = scan(&repo.path, &["--no-worktree"]);
+    assert_eq!(code, 1, "the good blob's token is still found");
+    assert_eq!(findings(&report).len(), 1);
+    let summary = &report["summary"];
+    assert_eq!(summary["history"]["unreadable_objects"], 1);
+    assert_eq!(summary["history"]["lfs_pointers"], 1);
+    let problems = summary["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["path"] == "broken.txt" && p["problem"].as_str().unwrap().contains(broken)),
+        "{problems:?}"
+    );
+}
