@@ -314,6 +314,9 @@ fn resolve_targets(paths: &[PathBuf]) -> Result<Targets> {
 /// (a temporary file beside it, renamed into place when the report is complete).
 enum Destination {
     Stdout(io::Stdout),
+    /// A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place. Renaming a
+    /// file over it would replace the device with a regular file.
+    Special(BufWriter<File>),
     File {
         writer: BufWriter<File>,
         temp: PathBuf,
@@ -323,9 +326,22 @@ enum Destination {
 
 impl Destination {
     fn open(output: Option<&Path>) -> Result<Destination> {
-        let Some(path) = output else {
+        let Some(given) = output else {
             return Ok(Destination::Stdout(io::stdout()));
         };
+        let shown = || format!("{}: cannot write report", given.display());
+        if let Ok(meta) = fs::metadata(given)
+            && !meta.is_file()
+        {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(given)
+                .with_context(shown)?;
+            return Ok(Destination::Special(BufWriter::new(file)));
+        }
+        // Through a symbolic link, replace the file it points to, not the link.
+        let resolved = fs::canonicalize(given).ok();
+        let path = resolved.as_deref().unwrap_or(given);
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -343,9 +359,7 @@ impl Destination {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600); // reports name where credentials are
         }
-        let file = options
-            .open(&temp)
-            .with_context(|| format!("{}: cannot write report", path.display()))?;
+        let file = options.open(&temp).with_context(shown)?;
         Ok(Destination::File {
             writer: BufWriter::new(file),
             temp,
@@ -356,6 +370,7 @@ impl Destination {
     fn writer(&mut self) -> &mut (dyn Write + Send) {
         match self {
             Destination::Stdout(out) => out,
+            Destination::Special(writer) => writer,
             Destination::File { writer, .. } => writer,
         }
     }
@@ -363,6 +378,7 @@ impl Destination {
     fn finish(self) -> Result<()> {
         match self {
             Destination::Stdout(mut out) => out.flush().context("standard output"),
+            Destination::Special(mut writer) => writer.flush().context("--output"),
             Destination::File { writer, temp, path } => {
                 let file = writer
                     .into_inner()

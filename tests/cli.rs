@@ -457,3 +457,42 @@ fn rules_list_and_selection() {
     );
     assert_eq!(report["summary"]["rules"], 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_or_through_a_link_leaves_them_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    // Written in place: a rename over /dev/null would turn it into a regular file.
+    if std::fs::metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device()) {
+        sprawl()
+            .args(["scan", "--quiet", "--format", "json", "-o", "/dev/null"])
+            .arg(fixtures("negatives"))
+            .assert()
+            .code(0);
+        assert!(
+            std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    sprawl()
+        .args(["scan", "--quiet", "--format", "json", "-o"])
+        .arg(&link)
+        .arg(fixtures("negatives"))
+        .assert()
+        .code(0);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written: Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    assert_eq!(written["schema"], "sprawl.report/v1");
+}
