@@ -498,6 +498,16 @@ fn scan_into(
             }))
         })
         .collect::<Result<_>>()?;
+    // Submodules' own histories, under their paths (their work-tree files are in the walk
+    // of the parent's work tree already).
+    let mut submodules: Vec<(Root, OpenRepo)> = Vec::new();
+    if args.recurse_submodules {
+        for (root, opened) in targets.roots.iter().zip(&repos) {
+            if opened.is_some() {
+                collect_submodules(root, &mut submodules)?;
+            }
+        }
+    }
     let staged: Vec<(Root, git2::Repository, Vec<git::StagedFile>)> = if args.staged {
         targets
             .roots
@@ -547,6 +557,9 @@ fn scan_into(
                 history_summary.merge(scan_history(&shared, root, repo, options));
             }
         }
+        for (root, repo) in &submodules {
+            history_summary.merge(scan_history(&shared, root, repo, options));
+        }
         for (root, repo, files) in &staged {
             scan_staged(&shared, root, repo, files);
         }
@@ -563,7 +576,11 @@ fn scan_into(
     let mut findings = findings;
     if repos.iter().any(Option::is_some) {
         let now = args.now.unwrap_or_else(unix_now);
-        date_findings(&mut findings, &repos, now);
+        let all = repos
+            .iter()
+            .flatten()
+            .chain(submodules.iter().map(|(_, r)| r));
+        date_findings(&mut findings, all, now);
         summary.history = Some(history_summary);
     }
     let findings = findings.into_sorted();
@@ -803,6 +820,37 @@ fn install_hook(path: &Path, force: bool) -> Result<u8> {
     Ok(EXIT_CLEAN)
 }
 
+/// Opens every checked-out submodule of the repository at `root` (and theirs, depth first)
+/// for a history scan; one that is not checked out has no objects here and is skipped.
+fn collect_submodules(root: &Root, out: &mut Vec<(Root, OpenRepo)>) -> Result<()> {
+    let repo = git::open(&root.path)?;
+    let Ok(modules) = repo.submodules() else {
+        return Ok(());
+    };
+    for module in modules {
+        let Ok(sub) = module.open() else {
+            continue;
+        };
+        let rel = module.path().to_string_lossy().replace('\\', "/");
+        let sub_root = Root {
+            path: root.path.join(module.path()),
+            display_prefix: root.display_relative(&rel),
+        };
+        let history = git::read_history(&sub, &sub_root.path.display().to_string())?;
+        let nested = sub_root.clone();
+        out.push((
+            sub_root,
+            OpenRepo {
+                git_dir: sub.path().to_path_buf(),
+                scan_worktree: false,
+                history,
+            },
+        ));
+        collect_submodules(&nested, out)?;
+    }
+    Ok(())
+}
+
 /// A blob that libgit2 could not read (corrupt pack, missing object): named in the summary.
 fn corrupt_object(path: String, oid: git2::Oid, err: &git2::Error) -> Event<'static> {
     Event::Skipped {
@@ -815,15 +863,16 @@ fn corrupt_object(path: String, oid: git2::Oid, err: &git2::Error) -> Event<'sta
 /// git locations. first_seen is the earliest (by committer date) of the commits that
 /// introduced the secret, not merely a blob holding it; last_seen the newest commit that
 /// wrote a blob holding it.
-fn date_findings(findings: &mut FindingSet, repos: &[Option<OpenRepo>], now: i64) {
+fn date_findings<'r>(
+    findings: &mut FindingSet,
+    repos: impl Iterator<Item = &'r OpenRepo>,
+    now: i64,
+) {
     let opened: Vec<Option<(git2::Repository, &History)>> = repos
-        .iter()
         .map(|r| {
-            r.as_ref().and_then(|r| {
-                git2::Repository::open(&r.git_dir)
-                    .ok()
-                    .map(|h| (h, &r.history))
-            })
+            git2::Repository::open(&r.git_dir)
+                .ok()
+                .map(|h| (h, &r.history))
         })
         .collect();
     // commit id -> (repository, index in its topological order)

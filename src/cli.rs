@@ -126,6 +126,10 @@ pub struct ScanArgs {
     /// Scan only what is staged for the next commit, at the lines it adds (pre-commit).
     #[arg(long, conflicts_with = "history")]
     pub staged: bool,
+    /// With --history: also scan the history of checked-out submodules (by default they are
+    /// counted, not followed).
+    #[arg(long, requires = "history")]
+    pub recurse_submodules: bool,
     /// With --history: scan only the history, not the files in the work tree.
     #[arg(long, requires = "history")]
     pub no_worktree: bool,

@@ -449,3 +449,42 @@ fn a_corrupt_object_is_named_and_the_scan_goes_on_and_lfs_pointers_are_counted()
         "{problems:?}"
     );
 }
+
+#[test]
+fn submodules_are_counted_and_followed_only_when_asked() {
+    // A library whose history holds a token deleted before the app pinned it.
+    let lib = Repo::new();
+    lib.write("secret.env", &format!("TOKEN={}\n", token()));
+    let leaked = lib.commit("leak", "2024-01-01T00:00:00Z");
+    std::fs::remove_file(lib.path.join("secret.env")).unwrap();
+    lib.write("lib.txt", "library\n");
+    lib.commit("clean", "2024-02-01T00:00:00Z");
+
+    let app = Repo::new();
+    app.write("README.md", "app\n");
+    app.commit("app", "2024-03-01T00:00:00Z");
+    app.git(
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            lib.path.to_str().unwrap(),
+            "vendor/lib",
+        ],
+        "2024-03-02T00:00:00Z",
+    );
+    app.commit("add lib", "2024-03-02T00:00:00Z");
+
+    let (code, report) = scan(&app.path, &[]);
+    assert_eq!(code, 0, "the library's history is not followed by default");
+    assert_eq!(report["summary"]["history"]["submodules_not_followed"], 1);
+
+    let (code, report) = scan(&app.path, &["--recurse-submodules"]);
+    assert_eq!(code, 1);
+    let f = &findings(&report)[0];
+    assert_eq!(f["first_seen"]["commit"], leaked.as_str());
+    assert_eq!(f["locations"][0]["path"], "vendor/lib/secret.env");
+    assert_eq!(f["locations"][0]["source"], "git");
+}
