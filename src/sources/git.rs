@@ -82,11 +82,7 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
         shallow: repo.is_shallow(),
         ..History::default()
     };
-    let mut walk = repo.revwalk().map_err(fail)?;
-    // Parents before children, whatever the dates say: dates can go backwards (rebases,
-    // clocks), and a tree must be credited to the first commit in ancestry that carried it.
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(fail)?;
+    let mut walk = topological_walk(repo).map_err(fail)?;
     // Every ref, whatever it points at: tags may point at tags; refs at blobs are skipped.
     for reference in repo.references().map_err(fail)?.flatten() {
         if let Ok(commit) = reference.peel_to_commit() {
@@ -97,21 +93,18 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
     let mut seen_trees: HashSet<Oid> = HashSet::new();
     let mut blob_index: HashMap<Oid, usize> = HashMap::new();
     for oid in walk {
-        let Ok(oid) = oid else {
-            history.unreadable.push("revwalk".into());
+        let Some((oid, found)) = oid.ok().map(|oid| (oid, repo.find_commit(oid))) else {
+            history.unreadable.push("revision walk".into());
             continue;
         };
-        let commit = match repo.find_commit(oid) {
-            Ok(commit) => commit,
-            Err(_) => {
-                history.unreadable.push(oid.to_string());
-                continue;
-            }
+        let Ok(commit) = found else {
+            history.unreadable.push(oid.to_string());
+            continue;
         };
         let index = history.commits.len();
         history.commits.push(commit_info(&commit));
         let Ok(tree) = commit.tree() else {
-            history.unreadable.push(oid.to_string());
+            history.unreadable.push(commit.id().to_string());
             continue;
         };
         if !seen_trees.insert(tree.id()) {
@@ -181,14 +174,16 @@ pub fn read_range(repo: &Repository, range: &str, shown: &str) -> Result<History
         shallow: repo.is_shallow(),
         ..History::default()
     };
-    let mut walk = repo.revwalk().map_err(fail)?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(fail)?;
+    let mut walk = topological_walk(repo).map_err(fail)?;
     walk.push_range(range).map_err(fail)?;
     let mut blob_index: HashMap<Oid, usize> = HashMap::new();
     for oid in walk {
-        let Ok(commit) = oid.and_then(|oid| repo.find_commit(oid)) else {
-            history.unreadable.push("commit".into());
+        let Some((oid, found)) = oid.ok().map(|oid| (oid, repo.find_commit(oid))) else {
+            history.unreadable.push("revision walk".into());
+            continue;
+        };
+        let Ok(commit) = found else {
+            history.unreadable.push(oid.to_string());
             continue;
         };
         let index = history.commits.len();
@@ -270,6 +265,15 @@ pub fn read_staged(repo: &Repository, shown: &str) -> Result<Vec<StagedFile>, Gi
     )
     .map_err(fail)?;
     Ok(files.into_inner())
+}
+
+/// A commit walk that yields parents before children, whatever the dates say: dates can go
+/// backwards (rebases, wrong clocks), and a tree must be credited to the first commit in
+/// ancestry that carried it.
+fn topological_walk(repo: &Repository) -> Result<git2::Revwalk<'_>, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    Ok(walk)
 }
 
 fn adds_content(status: git2::Delta) -> bool {
