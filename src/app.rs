@@ -464,63 +464,11 @@ fn scan_into(
         hits: AtomicU64::new(0),
     };
 
-    if args.history || args.since.is_some() || args.range.is_some() || args.staged {
-        // Each blob is read once to be scanned, not to be trusted by its id: re-hashing every
-        // object with collision-detecting SHA-1 cost a quarter of a history scan, and the
-        // object cache only holds what will not be read again.
-        git2::opts::strict_hash_verification(false);
-        git2::opts::enable_caching(false);
-    }
-    // Repositories are opened and their commits and trees walked before any scan starts,
-    // so a PATH that is not a repository is an error (exit 2), not a half-done report.
-    let range = args
-        .range
-        .clone()
-        .or_else(|| args.since.as_ref().map(|rev| format!("{rev}..HEAD")));
-    let repos: Vec<Option<OpenRepo>> = targets
-        .roots
-        .iter()
-        .map(|root| {
-            if !args.history && range.is_none() {
-                return Ok(None);
-            }
-            let repo = git::open(&root.path)?;
-            let shown = root.path.display().to_string();
-            let history = match &range {
-                Some(range) => git::read_range(&repo, range, &shown)?,
-                None => git::read_history(&repo, &shown)?,
-            };
-            Ok(Some(OpenRepo {
-                git_dir: repo.path().to_path_buf(),
-                // A range scan is about what the range added: the work tree is not part of it.
-                scan_worktree: range.is_none() && !args.no_worktree && !repo.is_bare(),
-                history,
-            }))
-        })
-        .collect::<Result<_>>()?;
-    // Submodules' own histories, under their paths (their work-tree files are in the walk
-    // of the parent's work tree already).
-    let mut submodules: Vec<(Root, OpenRepo)> = Vec::new();
-    if args.recurse_submodules {
-        for (root, opened) in targets.roots.iter().zip(&repos) {
-            if opened.is_some() {
-                collect_submodules(root, &mut submodules)?;
-            }
-        }
-    }
-    let staged: Vec<(Root, git2::Repository, Vec<git::StagedFile>)> = if args.staged {
-        targets
-            .roots
-            .iter()
-            .map(|root| {
-                let repo = git::discover(&root.path)?;
-                let files = git::read_staged(&repo, &root.path.display().to_string())?;
-                Ok((root.clone(), repo, files))
-            })
-            .collect::<Result<_>>()?
-    } else {
-        Vec::new()
-    };
+    let GitSources {
+        repos,
+        submodules,
+        staged,
+    } = open_git_sources(args, targets)?;
     let mut history_summary = HistorySummary::default();
 
     let show_progress = !args.quiet && io::stderr().is_terminal();
@@ -569,11 +517,10 @@ fn scan_into(
     if shared.stream_failed.load(Ordering::Relaxed) {
         bail!("cannot write the report");
     }
-    let (findings, mut summary) = shared
+    let (mut findings, mut summary) = shared
         .results
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    let mut findings = findings;
     if repos.iter().any(Option::is_some) {
         let now = args.now.unwrap_or_else(unix_now);
         let all = repos
@@ -618,6 +565,80 @@ fn scan_into(
         EXIT_CLEAN
     } else {
         EXIT_FINDINGS
+    })
+}
+
+/// Git inputs of a scan, opened (and their commits and trees walked) before any scan
+/// starts, so a PATH that is not a repository is an error (exit 2), not a half-done report.
+struct GitSources {
+    /// One per root: its history or range, when those were asked for.
+    repos: Vec<Option<OpenRepo>>,
+    /// Checked-out submodules' histories (`--recurse-submodules`), under their paths.
+    submodules: Vec<(Root, OpenRepo)>,
+    /// What is staged in each root's repository (`--staged`).
+    staged: Vec<(Root, git2::Repository, Vec<git::StagedFile>)>,
+}
+
+fn open_git_sources(args: &ScanArgs, targets: &Targets) -> Result<GitSources> {
+    if args.history || args.since.is_some() || args.range.is_some() || args.staged {
+        // Each blob is read once to be scanned, not to be trusted by its id: re-hashing every
+        // object with collision-detecting SHA-1 cost a quarter of a history scan, and the
+        // object cache only holds what will not be read again.
+        git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
+    }
+    let range = args
+        .range
+        .clone()
+        .or_else(|| args.since.as_ref().map(|rev| format!("{rev}..HEAD")));
+    let repos: Vec<Option<OpenRepo>> = targets
+        .roots
+        .iter()
+        .map(|root| {
+            if !args.history && range.is_none() {
+                return Ok(None);
+            }
+            let repo = git::open(&root.path)?;
+            let shown = root.path.display().to_string();
+            let history = match &range {
+                Some(range) => git::read_range(&repo, range, &shown)?,
+                None => git::read_history(&repo, &shown)?,
+            };
+            Ok(Some(OpenRepo {
+                git_dir: repo.path().to_path_buf(),
+                // A range scan is about what the range added: the work tree is not part of it.
+                scan_worktree: range.is_none() && !args.no_worktree && !repo.is_bare(),
+                history,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    // Submodules' own histories, under their paths (their work-tree files are in the walk
+    // of the parent's work tree already).
+    let mut submodules: Vec<(Root, OpenRepo)> = Vec::new();
+    if args.recurse_submodules {
+        for (root, opened) in targets.roots.iter().zip(&repos) {
+            if opened.is_some() {
+                collect_submodules(root, &mut submodules)?;
+            }
+        }
+    }
+    let staged: Vec<(Root, git2::Repository, Vec<git::StagedFile>)> = if args.staged {
+        targets
+            .roots
+            .iter()
+            .map(|root| {
+                let repo = git::discover(&root.path)?;
+                let files = git::read_staged(&repo, &root.path.display().to_string())?;
+                Ok((root.clone(), repo, files))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(GitSources {
+        repos,
+        submodules,
+        staged,
     })
 }
 
