@@ -34,7 +34,6 @@ pub struct RuleInfo {
     pub name: String,
     pub provider: String,
     pub kind: Kind,
-    pub description: Option<String>,
     pub generic: bool,
     /// Load order: when two rules match the same secret, the specific one wins, then the
     /// one loaded first, so the report does not depend on which thread saw what first.
@@ -508,7 +507,6 @@ fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, RuleError> {
             name: rule.name.clone(),
             provider: rule.provider.clone(),
             kind: rule.kind,
-            description: rule.description.clone(),
             generic: rule.generic,
             order,
         }),

@@ -93,16 +93,9 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
     let mut seen_trees: HashSet<Oid> = HashSet::new();
     let mut blob_index: HashMap<Oid, usize> = HashMap::new();
     for oid in walk {
-        let Some((oid, found)) = oid.ok().map(|oid| (oid, repo.find_commit(oid))) else {
-            history.unreadable.push("revision walk".into());
+        let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
         };
-        let Ok(commit) = found else {
-            history.unreadable.push(oid.to_string());
-            continue;
-        };
-        let index = history.commits.len();
-        history.commits.push(commit_info(&commit));
         let Ok(tree) = commit.tree() else {
             history.unreadable.push(commit.id().to_string());
             continue;
@@ -178,16 +171,9 @@ pub fn read_range(repo: &Repository, range: &str, shown: &str) -> Result<History
     walk.push_range(range).map_err(fail)?;
     let mut blob_index: HashMap<Oid, usize> = HashMap::new();
     for oid in walk {
-        let Some((oid, found)) = oid.ok().map(|oid| (oid, repo.find_commit(oid))) else {
-            history.unreadable.push("revision walk".into());
+        let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
         };
-        let Ok(commit) = found else {
-            history.unreadable.push(oid.to_string());
-            continue;
-        };
-        let index = history.commits.len();
-        history.commits.push(commit_info(&commit));
         let parent = commit.parent(0).and_then(|p| p.tree()).ok();
         let diff = commit
             .tree()
@@ -287,6 +273,25 @@ fn delta_path(file: &git2::DiffFile<'_>) -> String {
     file.path_bytes()
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .unwrap_or_default()
+}
+
+/// Reads the next commit of a walk into `history.commits` and returns its index there; an
+/// unreadable one is named in `history.unreadable` and skipped.
+fn read_commit<'r>(
+    repo: &'r Repository,
+    oid: Result<Oid, git2::Error>,
+    history: &mut History,
+) -> Option<(usize, git2::Commit<'r>)> {
+    let Ok(oid) = oid else {
+        history.unreadable.push("revision walk".into());
+        return None;
+    };
+    let Ok(commit) = repo.find_commit(oid) else {
+        history.unreadable.push(oid.to_string());
+        return None;
+    };
+    history.commits.push(commit_info(&commit));
+    Some((history.commits.len() - 1, commit))
 }
 
 fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
