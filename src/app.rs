@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, Color, Command, HookCommand, ListFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::dates;
 use crate::engine::{Engine, RawMatch, Scratch};
 use crate::enrich::findings_for_input;
 use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind};
@@ -932,7 +933,7 @@ fn date_findings<'r>(
         }
         let as_seen = |c: &CommitInfo| Seen {
             commit: c.id.clone(),
-            date: git::rfc3339_utc(c.time),
+            date: dates::rfc3339_utc(c.time),
             author: c.author.clone(),
             time: c.time,
         };

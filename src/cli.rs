@@ -155,7 +155,7 @@ pub enum Color {
 }
 
 fn parse_now(text: &str) -> Result<i64, String> {
-    crate::sources::git::parse_rfc3339(text)
+    crate::dates::parse_rfc3339(text)
         .ok_or_else(|| format!("'{text}' is not an RFC 3339 time (like 2026-11-23T12:00:00Z)"))
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::engine::RuleInfo;
+use crate::lifecycle::Lifecycle;
 
 /// The bytes of a secret. Its `Debug` never shows them, so it cannot reach a log by accident;
 /// the only way out is [`Secret::expose`], which reporters call under `--show-secrets`.
@@ -113,6 +114,8 @@ pub struct Finding {
     /// Still in HEAD's tree or the work tree (history scans only).
     pub in_worktree: Option<bool>,
     pub age_days: Option<i64>,
+    /// What the credential's own text says of its identity and life.
+    pub lifecycle: Lifecycle,
 }
 
 impl Finding {

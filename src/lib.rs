@@ -6,9 +6,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod dates;
 pub mod engine;
 pub mod enrich;
 pub mod finding;
+pub mod lifecycle;
 pub mod report;
 pub mod rules;
 pub mod sources;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{Finding, Fingerprint, Location, Secret, SourceKind};
+use crate::lifecycle;
 
 /// At most this many leading characters of a secret are shown in reports.
 const REDACT_MAX_SHOWN: usize = 4;
@@ -132,6 +133,12 @@ pub fn findings_for_input(
                 identifiers.insert(name.to_string(), value);
             }
         }
+        let lifecycle = lifecycle::inspect(
+            &engine.rule_info(m.rule).id,
+            secret_bytes,
+            key_id.as_deref(),
+            &identifiers,
+        );
         by_fingerprint.insert(fingerprint, out.len());
         out.push(Finding {
             rule: engine.rule_info(m.rule).clone(),
@@ -145,6 +152,7 @@ pub fn findings_for_input(
             last_seen: None,
             in_worktree: None,
             age_days: None,
+            lifecycle,
         });
     }
     out
