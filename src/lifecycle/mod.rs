@@ -3,7 +3,13 @@
 //! types, Azure SAS start and expiry, GCP service-account ids. Never secret material: only
 //! identifiers, dates and types leave this module.
 
-use std::collections::BTreeMap;
+mod jwt;
+mod keys;
+mod pem;
+mod tokens;
+mod x509;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -45,7 +51,14 @@ impl Lifecycle {
     /// issued-at), when both are known.
     pub fn stated_lifetime(&self) -> Option<i64> {
         let start = self.not_before.or(self.issued_at)?;
-        Some(self.expires_at? - start)
+        self.expires_at?.checked_sub(start)
+    }
+
+    /// Adds a match id once.
+    fn push_match_id(&mut self, id: String) {
+        if !id.is_empty() && !self.match_ids.contains(&id) {
+            self.match_ids.push(id);
+        }
     }
 }
 
@@ -57,13 +70,395 @@ pub fn inspect(
     key_id: Option<&str>,
     identifiers: &BTreeMap<String, String>,
 ) -> Lifecycle {
-    let _ = (rule_id, secret, key_id, identifiers);
-    Lifecycle::default()
+    let mut life = Lifecycle::default();
+    let text = trim(secret);
+
+    // Dispatch on the text first, so user rules get the same facts as built-in ones; each
+    // check is a prefix or one substring search, so a plain API key costs next to nothing.
+    if let Some(block) = pem::decode(text) {
+        if block.is_certificate() {
+            x509::inspect(&block, &mut life);
+        } else if block.is_private_key() {
+            keys::inspect_pem(&block, &mut life);
+        }
+    } else if text.starts_with(b"eyJ") || text.starts_with(b"ZXlK") {
+        jwt::inspect(text, &mut life);
+    } else if text.starts_with(b"PuTTY-User-Key-File-") {
+        keys::inspect_putty(text, &mut life);
+    }
+
+    tokens::aws(rule_id, text, key_id, &mut life);
+    tokens::github(text, identifiers, &mut life);
+    tokens::azure_sas(rule_id, identifiers, &mut life);
+    tokens::gcp(rule_id, key_id, identifiers, &mut life);
+    life
+}
+
+/// The secret without surrounding whitespace or quotes (a user rule may capture them).
+fn trim(secret: &[u8]) -> &[u8] {
+    let junk = |b: &u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`');
+    let start = secret.iter().position(|b| !junk(b)).unwrap_or(secret.len());
+    let end = secret
+        .iter()
+        .rposition(|b| !junk(b))
+        .map_or(start, |e| e + 1);
+    secret.get(start..end).unwrap_or_default()
+}
+
+/// Earliest and latest instants a credential may state (years 1 to 9999): a JWT with
+/// `exp: 1e300` means "never", and callers subtract these times without overflow checks.
+const MIN_TIME: i64 = -62_135_596_800;
+const MAX_TIME: i64 = 253_402_300_799;
+
+fn clamp_time(seconds: i64) -> i64 {
+    seconds.clamp(MIN_TIME, MAX_TIME)
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// SHA-256 as lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Big-endian unsigned integer bytes without leading zeros (DER adds one to keep a
+/// modulus positive; certificates and keys must compare equal either way).
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    bytes.get(first..).unwrap_or_default()
+}
+
+/// The folder part of a location path (`/` or `\` separated; "" at the root).
+fn folder(path: &str) -> &str {
+    path.rfind(['/', '\\']).map_or("", |i| &path[..i])
 }
 
 /// Pairs private keys with the certificates that certify them: same public key, found in
 /// the same file or the same folder. The key gains the certificate's thumbprint (so an
 /// inventory entry for the certificate owns its key too) and its validity in `facts`.
 pub fn pair_keys_with_certificates(findings: &mut [Finding]) {
-    let _ = findings;
+    // Certificates by public key: one pass, then one lookup per key.
+    let mut certificates: HashMap<&[u8], Vec<usize>> = HashMap::new();
+    for (i, finding) in findings.iter().enumerate() {
+        if let (Some(pk), true) = (
+            finding.lifecycle.public_key.as_deref(),
+            finding.lifecycle.facts.contains_key("x509"),
+        ) {
+            certificates.entry(pk).or_default().push(i);
+        }
+    }
+    if certificates.is_empty() {
+        return;
+    }
+
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (k, key) in findings.iter().enumerate() {
+        if !key.lifecycle.facts.contains_key("private_key") {
+            continue;
+        }
+        let Some(candidates) = key
+            .lifecycle
+            .public_key
+            .as_deref()
+            .and_then(|pk| certificates.get(pk))
+        else {
+            continue;
+        };
+        let files: HashSet<&str> = key.locations.iter().map(|l| l.path.as_str()).collect();
+        let folders: HashSet<&str> = key.locations.iter().map(|l| folder(&l.path)).collect();
+        // Same file beats same folder; among equals the certificate valid longest (the
+        // renewed one), then the lowest thumbprint, so the choice does not depend on order.
+        let best = candidates
+            .iter()
+            .filter_map(|&c| {
+                let cert = &findings[c];
+                let nearness = cert
+                    .locations
+                    .iter()
+                    .map(|l| {
+                        if files.contains(l.path.as_str()) {
+                            2
+                        } else if folders.contains(folder(&l.path)) {
+                            1
+                        } else {
+                            0
+                        }
+                    })
+                    .max()
+                    .unwrap_or(0);
+                (nearness > 0).then_some((nearness, cert.lifecycle.expires_at, c))
+            })
+            .max_by(|a, b| {
+                (a.0, a.1)
+                    .cmp(&(b.0, b.1))
+                    .then_with(|| thumbprint(&findings[b.2]).cmp(thumbprint(&findings[a.2])))
+            });
+        if let Some((_, _, c)) = best {
+            pairs.push((k, c));
+        }
+    }
+
+    for (k, c) in pairs {
+        let x509 = findings[c].lifecycle.facts.get("x509");
+        let field = |name: &str| x509.and_then(|x| x.get(name)).cloned();
+        let mut certificate = Map::new();
+        for name in ["sha256", "subject", "not_after"] {
+            if let Some(value) = field(name) {
+                certificate.insert(name.to_string(), value);
+            }
+        }
+        let sha256 = thumbprint(&findings[c]).to_string();
+        let life = &mut findings[k].lifecycle;
+        if let Some(Value::Object(pk)) = life.facts.get_mut("private_key") {
+            pk.insert("certificate".to_string(), Value::Object(certificate));
+        }
+        life.push_match_id(sha256);
+    }
+}
+
+/// A certificate finding's SHA-256 thumbprint (its lifecycle key id).
+fn thumbprint(finding: &Finding) -> &str {
+    finding.lifecycle.key_id.as_deref().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::RuleInfo;
+    use crate::rules::Kind;
+
+    #[test]
+    fn stated_lifetime_never_overflows() {
+        let life = Lifecycle {
+            not_before: Some(i64::MIN),
+            expires_at: Some(i64::MAX),
+            ..Lifecycle::default()
+        };
+        assert_eq!(life.stated_lifetime(), None);
+        let life = Lifecycle {
+            issued_at: Some(100),
+            expires_at: Some(3700),
+            ..Lifecycle::default()
+        };
+        assert_eq!(life.stated_lifetime(), Some(3600));
+    }
+
+    #[test]
+    fn nothing_applies_to_a_plain_secret() {
+        let life = inspect(
+            "generic-password",
+            b"correct-horse-battery",
+            None,
+            &BTreeMap::new(),
+        );
+        assert_eq!(life, Lifecycle::default());
+    }
+
+    #[test]
+    fn never_panics_on_odd_inputs() {
+        let inputs: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"\"".to_vec(),
+            b"eyJ".to_vec(),
+            b"eyJ..".to_vec(),
+            b"eyJhbGciOiJub25lIn0.eyJleHAiOjFlMzA4fQ.".to_vec(),
+            b"eyJhbGciOiJub25lIn0.eyJleHAiOi0xZTMwOH0.".to_vec(),
+            b"-----BEGIN ".to_vec(),
+            b"-----BEGIN CERTIFICATE-----".to_vec(),
+            b"-----BEGIN CERTIFICATE-----MIIB-----END CERTIFICATE-----".to_vec(),
+            b"-----BEGIN PRIVATE KEY-----\\\\\\-----END PRIVATE KEY-----".to_vec(),
+            b"-----BEGIN OPENSSH PRIVATE KEY-----b3BlbnNzaC1rZXktdjEA-----END".to_vec(),
+            b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxcA=\n-----END".to_vec(),
+            b"LS0tLS1CRUdJTi".to_vec(),
+            b"LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUI=".to_vec(),
+            b"PuTTY-User-Key-File-3".to_vec(),
+            b"AKIA".to_vec(),
+            b"ASIA\xff\xfe".to_vec(),
+            b"ghs_".to_vec(),
+            vec![0xff; 300],
+        ];
+        let mut ids = BTreeMap::new();
+        ids.insert("expiry".to_string(), "9999-99-99T99%3A99Z".to_string());
+        ids.insert("start".to_string(), "%3A".to_string());
+        for input in &inputs {
+            for rule in ["azure-sas-token", "aws-session-token", "x"] {
+                let _ = inspect(rule, input, Some("ASIA"), &ids);
+                let _ = inspect(rule, input, None, &BTreeMap::new());
+            }
+        }
+        // Every prefix of a real certificate and key must also be harmless.
+        let (cert, key) = test_support::ec_certificate_and_key(0, 86_400);
+        for text in [&cert, &key] {
+            for end in 0..text.len() {
+                if text.is_char_boundary(end) {
+                    let _ = inspect("x", &text.as_bytes()[..end], None, &BTreeMap::new());
+                }
+            }
+        }
+        // And so must every one-byte corruption of their DER.
+        use base64::Engine as _;
+        for (label, text) in [("CERTIFICATE", &cert), ("PRIVATE KEY", &key)] {
+            let der = pem::decode(text.as_bytes()).unwrap().der.unwrap();
+            for i in 0..der.len() {
+                for flip in [0x01, 0x80, 0xff] {
+                    let mut bad = der.clone();
+                    bad[i] ^= flip;
+                    let body = pem::STANDARD.encode(&bad);
+                    let text = format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----");
+                    let _ = inspect("x", text.as_bytes(), None, &BTreeMap::new());
+                }
+            }
+        }
+    }
+
+    fn finding(kind: Kind, path: &str, secret: &str) -> Finding {
+        let rule = Arc::new(RuleInfo {
+            id: format!("test-{}", kind.as_str()),
+            name: "test".to_string(),
+            provider: "test".to_string(),
+            kind,
+            generic: false,
+            order: 0,
+        });
+        let mut finding = Finding::for_test(rule, secret.as_bytes(), path);
+        finding.lifecycle = inspect("test", secret.as_bytes(), None, &BTreeMap::new());
+        finding
+    }
+
+    fn paired_certificate(key: &Finding) -> Option<&Value> {
+        key.lifecycle.facts.get("private_key")?.get("certificate")
+    }
+
+    #[test]
+    fn pairs_a_key_with_its_certificate_in_the_same_file() {
+        let (cert, key) = test_support::ec_certificate_and_key(1_700_000_000, 90 * 86_400);
+        let (other_cert, _) = test_support::ec_certificate_and_key(1_700_000_000, 86_400);
+        let mut findings = vec![
+            finding(Kind::PrivateKey, "deploy/tls/server.pem", &key),
+            finding(Kind::Certificate, "deploy/tls/server.pem", &cert),
+            finding(Kind::Certificate, "deploy/tls/server.pem", &other_cert),
+        ];
+        let thumb = findings[1].lifecycle.key_id.clone().unwrap();
+        let expires = findings[0].lifecycle.expires_at;
+        pair_keys_with_certificates(&mut findings);
+        let key = &findings[0];
+        assert!(key.lifecycle.match_ids.contains(&thumb));
+        assert_eq!(key.lifecycle.match_ids.len(), 1);
+        let paired = paired_certificate(key).unwrap();
+        assert_eq!(paired["sha256"], thumb.as_str());
+        assert_eq!(paired["not_after"], "2024-02-12T22:13:20Z");
+        assert_eq!(paired["subject"], "CN=sprawl test leaf");
+        assert_eq!(key.lifecycle.expires_at, expires);
+        assert_eq!(key.lifecycle.expires_at, None);
+        // Certificates gain nothing.
+        assert!(findings[1].lifecycle.match_ids.len() == 1);
+    }
+
+    #[test]
+    fn pairs_within_a_folder_and_prefers_the_same_file() {
+        let (cert, key) = test_support::ec_certificate_and_key(1_700_000_000, 90 * 86_400);
+        let (renewed, _) = test_support::certificate_for(&key, 1_710_000_000, 90 * 86_400);
+        let mut findings = vec![
+            finding(Kind::Certificate, "certs/server.crt", &cert),
+            finding(Kind::PrivateKey, "certs/server.key", &key),
+        ];
+        let thumb = findings[0].lifecycle.key_id.clone().unwrap();
+        pair_keys_with_certificates(&mut findings);
+        assert_eq!(findings[1].lifecycle.match_ids, vec![thumb.clone()]);
+
+        // A certificate in the key's own file wins over a later one next to it.
+        let mut findings = vec![
+            finding(Kind::Certificate, "certs/renewed.crt", &renewed),
+            finding(Kind::PrivateKey, "certs/bundle.pem", &key),
+            finding(Kind::Certificate, "certs/bundle.pem", &cert),
+        ];
+        pair_keys_with_certificates(&mut findings);
+        assert_eq!(findings[1].lifecycle.match_ids, vec![thumb]);
+
+        // Two in the same folder: the one valid longest.
+        let mut findings = vec![
+            finding(Kind::Certificate, "certs/a.crt", &cert),
+            finding(Kind::Certificate, "certs/b.crt", &renewed),
+            finding(Kind::PrivateKey, "certs/server.key", &key),
+        ];
+        let renewed_thumb = findings[1].lifecycle.key_id.clone().unwrap();
+        pair_keys_with_certificates(&mut findings);
+        assert_eq!(findings[2].lifecycle.match_ids, vec![renewed_thumb]);
+    }
+
+    #[test]
+    fn does_not_pair_across_folders_or_keys() {
+        let (cert, key) = test_support::ec_certificate_and_key(1_700_000_000, 90 * 86_400);
+        let (_, other_key) = test_support::ec_certificate_and_key(1_700_000_000, 86_400);
+        let mut findings = vec![
+            finding(Kind::Certificate, "a/server.crt", &cert),
+            finding(Kind::PrivateKey, "b/server.key", &key),
+            finding(Kind::PrivateKey, "a/other.key", &other_key),
+        ];
+        pair_keys_with_certificates(&mut findings);
+        for key in &findings[1..] {
+            assert!(key.lifecycle.match_ids.is_empty());
+            assert!(paired_certificate(key).is_none());
+        }
+    }
+
+    #[test]
+    fn folders() {
+        assert_eq!(folder("a/b/c.pem"), "a/b");
+        assert_eq!(folder("c.pem"), "");
+        assert_eq!(folder("a\\c.pem"), "a");
+    }
+}
+
+/// Fake credentials generated at test time (rcgen, ring), shared by the parsers' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use rcgen::{
+        CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, SerialNumber,
+    };
+
+    fn params(common_name: &str, not_before: i64, lifetime: i64) -> CertificateParams {
+        let mut params = CertificateParams::default();
+        let start = rcgen::date_time_ymd(1970, 1, 1);
+        params.not_before = start + std::time::Duration::from_secs(not_before as u64);
+        params.not_after = start + std::time::Duration::from_secs((not_before + lifetime) as u64);
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, common_name);
+        params.distinguished_name = name;
+        params
+    }
+
+    /// A CA-signed EC leaf certificate (PEM) valid from `not_before` for `lifetime`
+    /// seconds, and its PKCS#8 private key (PEM).
+    pub fn ec_certificate_and_key(not_before: i64, lifetime: i64) -> (String, String) {
+        let key = KeyPair::generate().expect("ring generates P-256 keys");
+        let key_pem = key.serialize_pem();
+        certificate_for(&key_pem, not_before, lifetime)
+    }
+
+    /// A certificate for an existing PKCS#8 key (PEM), signed by a fresh test CA.
+    pub fn certificate_for(key_pem: &str, not_before: i64, lifetime: i64) -> (String, String) {
+        let key = KeyPair::from_pem(key_pem).expect("a key this module generated");
+        let ca_key = KeyPair::generate().expect("ring generates P-256 keys");
+        let mut ca = params("sprawl test CA", 0, 4_000_000_000);
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let issuer = Issuer::new(ca, ca_key);
+        let mut leaf = params("sprawl test leaf", not_before, lifetime);
+        leaf.serial_number = Some(SerialNumber::from_slice(&[0x0a, 0x1b, 0x2c]));
+        let cert = leaf
+            .signed_by(&key, &issuer)
+            .expect("valid test parameters");
+        (cert.pem(), key_pem.to_string())
+    }
 }
