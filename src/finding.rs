@@ -116,6 +116,98 @@ pub struct Finding {
     pub age_days: Option<i64>,
     /// What the credential's own text says of its identity and life.
     pub lifecycle: Lifecycle,
+    /// Whose it is and whether it outlives policy, against the inventory.
+    pub assessment: Assessment,
+}
+
+#[cfg(test)]
+impl Finding {
+    /// A finding of `secret` at `path:1:1` and nothing else, for unit tests of later stages.
+    pub fn for_test(rule: Arc<RuleInfo>, secret: &[u8], path: &str) -> Finding {
+        Finding {
+            rule,
+            fingerprint: Fingerprint::of(secret),
+            secret: Secret::new(secret),
+            redacted: "…".to_string(),
+            key_id: None,
+            identifiers: BTreeMap::new(),
+            locations: vec![Location {
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 1,
+                commit: None,
+                source: SourceKind::File,
+            }],
+            first_seen: None,
+            last_seen: None,
+            in_worktree: None,
+            age_days: None,
+            lifecycle: Lifecycle::default(),
+            assessment: Assessment::default(),
+        }
+    }
+}
+
+/// A verdict on a credential. A finding may carry several (orphaned and long-lived).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// No owner answers for it: no entry, no owner, or an owner who is not active.
+    Orphaned,
+    /// Several inventory entries claim it equally.
+    AmbiguousOwner,
+    /// Its own expiry, or the inventory's, is past.
+    Expired,
+    /// It lives (or may live) longer than policy allows.
+    LongLived,
+    /// An active owner answers for it.
+    Owned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Orphaned => "orphaned",
+            Status::AmbiguousOwner => "ambiguous-owner",
+            Status::Expired => "expired",
+            Status::LongLived => "long-lived",
+            Status::Owned => "owned",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The owner an inventory entry names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerRef {
+    pub id: String,
+    /// The inventory entry that tied the credential to this owner.
+    pub inventory_id: String,
+    pub contact: Option<String>,
+    /// `active`, `offboarded`, `inactive`, or `undefined` (not listed under `owners`).
+    pub status: &'static str,
+}
+
+/// Statuses and the reasons behind them, with the dates they were decided from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assessment {
+    /// Sorted, most pressing first.
+    pub statuses: Vec<Status>,
+    /// Short sentences, one per fact behind a status.
+    pub reasons: Vec<String>,
+    pub owner: Option<OwnerRef>,
+    /// How the inventory entry matched: `fingerprint`, `key_id` or `rule`.
+    pub matched_by: Option<&'static str>,
+    /// The earliest known expiry: the credential's own or the inventory's.
+    pub expires_at: Option<i64>,
+    pub max_age_days: u32,
 }
 
 impl Finding {
