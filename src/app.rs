@@ -10,11 +10,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Color, Command, HookCommand, ListFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::cli::{
+    Cli, Color, Command, FailOn, HookCommand, InitArgs, InventoryCommand, ListFormat, RuleArgs,
+    RulesCommand, ScanArgs,
+};
 use crate::dates;
 use crate::engine::{Engine, RawMatch, Scratch};
 use crate::enrich::findings_for_input;
-use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind};
+use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status};
+use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
+use crate::lifecycle;
 use crate::report::{self, Format, HistorySummary, Summary, text};
 use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
@@ -31,6 +36,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
         Command::Rules(RulesCommand::Check { paths }) => check(&paths),
         Command::Hook(HookCommand::Install { path, force }) => install_hook(&path, force),
+        Command::Inventory(InventoryCommand::Check { file, now }) => check_inventory(&file, now),
+        Command::Inventory(InventoryCommand::Init(args)) => init_inventory(args),
     }
 }
 
@@ -137,6 +144,9 @@ struct Shared<'a> {
     stream: Option<Mutex<&'a mut (dyn Write + Send)>>,
     stream_failed: AtomicBool,
     show_secrets: bool,
+    /// Streamed findings are judged against these as they are found.
+    inventory: Option<&'a Inventory>,
+    policy: Policy,
     files: AtomicU64,
     bytes: AtomicU64,
     hits: AtomicU64,
@@ -218,7 +228,7 @@ impl<'s, 'a> Worker<'s, 'a> {
     }
 
     /// Streams (jsonl) and keeps the findings of one input.
-    fn emit(&mut self, found: Vec<Finding>) {
+    fn emit(&mut self, mut found: Vec<Finding>) {
         if found.is_empty() {
             return;
         }
@@ -227,7 +237,8 @@ impl<'s, 'a> Worker<'s, 'a> {
             .fetch_add(found.len() as u64, Ordering::Relaxed);
         if let Some(stream) = &self.shared.stream {
             let mut lines = Vec::new();
-            for finding in &found {
+            for finding in &mut found {
+                inventory::assess(finding, self.shared.inventory, self.shared.policy);
                 let value = report::finding_json(finding, self.shared.show_secrets);
                 // Serializing a Value to a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut lines, &value);
@@ -410,24 +421,13 @@ fn scan(args: ScanArgs) -> Result<u8> {
         Engine::new(&set)?
     };
     let targets = resolve_targets(&args.paths)?;
-    let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(1)
-    });
-    let options = WalkOptions {
-        respect_ignore_files: !args.no_ignore,
-        follow_links: args.follow,
-        max_file_size: args.max_file_size,
-        threads,
-    };
-
+    let inventory = load_inventory(&args, &targets)?;
     let mut destination = Destination::open(args.output.as_deref())?;
     let outcome = scan_into(
         &args,
         &engine,
         &targets,
-        &options,
+        inventory.as_ref(),
         &mut destination,
         started,
     );
@@ -443,23 +443,172 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
 }
 
+fn walk_options(args: &ScanArgs) -> WalkOptions {
+    let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+    });
+    WalkOptions {
+        respect_ignore_files: !args.no_ignore,
+        follow_links: args.follow,
+        max_file_size: args.max_file_size,
+        threads,
+    }
+}
+
+/// The inventory given with --inventory, else the first default one at a scanned
+/// repository's root (or a scanned folder), else none.
+fn load_inventory(args: &ScanArgs, targets: &Targets) -> Result<Option<Inventory>> {
+    if let Some(path) = &args.inventory {
+        return Ok(Some(Inventory::load(path)?));
+    }
+    if args.no_inventory {
+        return Ok(None);
+    }
+    match find_inventory(targets) {
+        Some(path) => Ok(Some(Inventory::load(&path)?)),
+        None => Ok(None),
+    }
+}
+
+fn find_inventory(targets: &Targets) -> Option<PathBuf> {
+    for root in &targets.roots {
+        let dir = if root.path.is_dir() {
+            root.path.clone()
+        } else {
+            root.path.parent()?.to_path_buf()
+        };
+        let repo_root = git::discover(&dir)
+            .ok()
+            .and_then(|r| r.workdir().map(Path::to_path_buf));
+        for base in [Some(dir), repo_root].into_iter().flatten() {
+            for name in inventory::DEFAULT_NAMES {
+                let candidate = base.join(name);
+                if candidate.is_file() {
+                    return Some(candidate);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The findings of a run, judged, and the totals.
+struct Collected {
+    findings: Vec<Finding>,
+    summary: Summary,
+    inventory: Option<InventoryReport>,
+}
+
 fn scan_into(
     args: &ScanArgs,
     engine: &Engine,
     targets: &Targets,
-    options: &WalkOptions,
+    inventory: Option<&Inventory>,
     destination: &mut Destination,
     started: Instant,
 ) -> Result<u8> {
-    let streaming = args.format == Format::Jsonl;
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let writer = destination.writer();
+    // History findings are dated only once every blob is read: they are written at the end.
+    let history = args.history || args.since.is_some() || args.range.is_some();
+    let streaming = args.format == Format::Jsonl && !history;
+    let collected = collect(
+        args,
+        engine,
+        targets,
+        inventory,
+        streaming.then(|| destination.writer()),
+        started,
+    )?;
+    let Collected {
+        findings,
+        summary,
+        inventory: inventory_report,
+    } = collected;
+
+    let out = destination.writer();
+    match args.format {
+        Format::Json => {
+            let doc = report::report_json(
+                &findings,
+                &summary,
+                inventory_report.as_ref(),
+                args.show_secrets,
+            );
+            serde_json::to_writer_pretty(&mut *out, &doc).context("cannot write the report")?;
+            writeln!(out).context("cannot write the report")?;
+        }
+        Format::Jsonl if !streaming => {
+            for finding in &findings {
+                serde_json::to_writer(&mut *out, &report::finding_json(finding, args.show_secrets))
+                    .context("cannot write the report")?;
+                writeln!(out).context("cannot write the report")?;
+            }
+        }
+        Format::Jsonl => {}
+        Format::Text => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+            };
+            text::write_text(
+                out,
+                &findings,
+                &summary,
+                inventory_report.as_ref(),
+                text::Style { color },
+                args.show_secrets,
+            )
+            .context("cannot write the report")?;
+        }
+    }
+    Ok(exit_code(&findings, &args.fail_on))
+}
+
+/// 1 when a finding has a status that --fail-on names (`any`: any finding at all).
+fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
+    let fails = |f: &Finding| {
+        fail_on.iter().any(|rule| match rule {
+            FailOn::Any => true,
+            FailOn::None => false,
+            FailOn::Orphaned => f.assessment.statuses.contains(&Status::Orphaned),
+            FailOn::LongLived => f.assessment.statuses.contains(&Status::LongLived),
+            FailOn::Expired => f.assessment.statuses.contains(&Status::Expired),
+            FailOn::AmbiguousOwner => f.assessment.statuses.contains(&Status::AmbiguousOwner),
+        })
+    };
+    if fail_on.contains(&FailOn::None) || !findings.iter().any(fails) {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    }
+}
+
+/// Runs the scan: walk, history, staged; then dates, pairs and judges the findings.
+/// `stream` receives each finding as a JSON line as soon as it is found.
+fn collect<'a>(
+    args: &ScanArgs,
+    engine: &'a Engine,
+    targets: &Targets,
+    inventory: Option<&'a Inventory>,
+    stream: Option<&'a mut (dyn Write + Send)>,
+    started: Instant,
+) -> Result<Collected> {
+    let options = walk_options(args);
+    let policy = Policy {
+        now: args.now.unwrap_or_else(unix_now),
+        max_age_days: args.max_age_days,
+    };
     let shared = Shared {
         engine,
         results: Mutex::new((FindingSet::default(), Summary::default())),
-        stream: streaming.then_some(Mutex::new(writer)),
+        stream: stream.map(Mutex::new),
         stream_failed: AtomicBool::new(false),
         show_secrets: args.show_secrets,
+        inventory,
+        policy,
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         hits: AtomicU64::new(0),
@@ -500,14 +649,14 @@ fn scan_into(
             .filter(|(_, repo)| repo.as_ref().is_none_or(|r| r.scan_worktree))
             .map(|(root, _)| root.clone())
             .collect();
-        sources::walk(&worktrees, options, || Worker::new(&shared));
+        sources::walk(&worktrees, &options, || Worker::new(&shared));
         for (root, repo) in targets.roots.iter().zip(&repos) {
             if let Some(repo) = repo {
-                history_summary.merge(scan_history(&shared, root, repo, options));
+                history_summary.merge(scan_history(&shared, root, repo, &options));
             }
         }
         for (root, repo) in &submodules {
-            history_summary.merge(scan_history(&shared, root, repo, options));
+            history_summary.merge(scan_history(&shared, root, repo, &options));
         }
         for (root, repo, files) in &staged {
             scan_staged(&shared, root, repo, files);
@@ -523,50 +672,183 @@ fn scan_into(
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     if repos.iter().any(Option::is_some) {
-        let now = args.now.unwrap_or_else(unix_now);
         let all = repos
             .iter()
             .flatten()
             .chain(submodules.iter().map(|(_, r)| r));
-        date_findings(&mut findings, all, now);
+        date_findings(&mut findings, all, policy.now);
         summary.history = Some(history_summary);
     }
-    let findings = findings.into_sorted();
+    let mut findings = findings.into_sorted();
+    if let Some(inv) = inventory {
+        drop_inventory_file(&mut findings, inv, targets);
+    }
+    lifecycle::pair_keys_with_certificates(&mut findings);
+    for finding in &mut findings {
+        inventory::assess(finding, inventory, policy);
+    }
+    let inventory = inventory.map(|inv| InventoryReport::new(inv, &findings));
+    for status in findings.iter().flat_map(|f| &f.assessment.statuses) {
+        *summary.statuses.entry(*status).or_default() += 1;
+    }
     summary.findings = findings.len() as u64;
     summary.locations = findings.iter().map(|f| f.locations.len() as u64).sum();
     summary.rules = engine.rule_count() as u64;
     summary.problems.sort();
     summary.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(Collected {
+        findings,
+        summary,
+        inventory,
+    })
+}
 
-    let out = destination.writer();
-    match args.format {
-        Format::Json => {
-            let doc = report::report_json(&findings, &summary, args.show_secrets);
-            serde_json::to_writer_pretty(&mut *out, &doc).context("cannot write the report")?;
-            writeln!(out).context("cannot write the report")?;
-        }
-        Format::Jsonl => {}
-        Format::Text => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-            };
-            text::write_text(
-                out,
-                &findings,
-                &summary,
-                text::Style { color },
-                args.show_secrets,
-            )
-            .context("cannot write the report")?;
-        }
+/// The inventory names credentials by key id (an AWS key id is a finding of its own): its
+/// own file is not a place where credentials leak.
+fn drop_inventory_file(findings: &mut Vec<Finding>, inventory: &Inventory, targets: &Targets) {
+    let Ok(file) = fs::canonicalize(&inventory.path) else {
+        return;
+    };
+    let shown: Vec<String> = targets
+        .roots
+        .iter()
+        .filter_map(|root| {
+            let base = fs::canonicalize(&root.path).ok()?;
+            let rel = file.strip_prefix(&base).ok()?;
+            Some(root.display_relative(&rel.to_string_lossy().replace('\\', "/")))
+        })
+        .collect();
+    if shown.is_empty() {
+        return;
     }
-    Ok(if findings.is_empty() {
+    for finding in findings.iter_mut() {
+        finding.locations.retain(|l| !shown.contains(&l.path));
+    }
+    findings.retain(|f| !f.locations.is_empty());
+}
+
+/// `sprawl inventory check FILE`: a malformed file is an error (exit 2); problems of a
+/// well-formed one are listed, one per line, and make the exit code 1.
+fn check_inventory(file: &Path, now: Option<i64>) -> Result<u8> {
+    let inventory = Inventory::load(file)?;
+    let rules = RuleSet::builtin()?;
+    let known = |name: &str| {
+        rules
+            .rules
+            .iter()
+            .any(|r| r.id() == name || r.provider == name || r.kind.as_str() == name)
+    };
+    let problems = inventory.problems(now.unwrap_or_else(unix_now), known);
+    let mut out = io::stdout().lock();
+    for (line, problem) in &problems {
+        writeln!(out, "{}:{line}: {problem}", inventory.path)?;
+    }
+    writeln!(
+        out,
+        "{}: {} owners, {} credentials, {}",
+        inventory.path,
+        inventory.owners.len(),
+        inventory.entries.len(),
+        match problems.len() {
+            0 => "no problems".to_string(),
+            1 => "1 problem".to_string(),
+            n => format!("{n} problems"),
+        }
+    )?;
+    Ok(if problems.is_empty() {
         EXIT_CLEAN
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// `sprawl inventory init`: scans, then writes a starter inventory or appends the new
+/// credentials to an existing one (written whole through a temporary file, or not at all).
+fn init_inventory(args: InitArgs) -> Result<u8> {
+    let started = Instant::now();
+    let scan_args = ScanArgs {
+        paths: vec![args.path.clone()],
+        format: Format::Json,
+        output: None,
+        show_secrets: false,
+        rules: args.rules.clone(),
+        no_ignore: false,
+        follow: false,
+        max_file_size: 25 << 20,
+        history: args.history,
+        since: None,
+        range: None,
+        staged: false,
+        recurse_submodules: false,
+        no_worktree: false,
+        now: args.now,
+        inventory: None,
+        no_inventory: true,
+        max_age_days: inventory::DEFAULT_MAX_AGE_DAYS,
+        fail_on: vec![FailOn::None],
+        threads: args.threads,
+        quiet: args.quiet,
+        color: Color::Never,
+    };
+    let set = load_rules(&scan_args.rules)?;
+    let engine = Engine::new(&set)?;
+    let targets = resolve_targets(&scan_args.paths)?;
+    let output = match &args.output {
+        Some(path) => path.clone(),
+        None => {
+            find_inventory(&targets).unwrap_or_else(|| args.path.join(inventory::DEFAULT_NAMES[0]))
+        }
+    };
+    // Read the existing inventory first: a malformed one stops here, untouched.
+    let existing = if output.exists() {
+        let text = fs::read_to_string(&output).with_context(|| output.display().to_string())?;
+        let inv = Inventory::parse(&text, &output.display().to_string())?;
+        Some((text, inv))
+    } else {
+        None
+    };
+    let mut collected = collect(&scan_args, &engine, &targets, None, None, started)?;
+    // The inventory's own file names key ids, not credentials.
+    if let Some((_, inv)) = &existing {
+        drop_inventory_file(&mut collected.findings, inv, &targets);
+    }
+    let repo_root = git::discover(&args.path)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| args.path.clone());
+    let codeowners = init::Codeowners::find(&repo_root);
+    let suggest = |f: &Finding| init::suggest_owner(f, codeowners.as_ref());
+    let (text, added) = match &existing {
+        Some((text, inv)) => init::merge(text, inv, &collected.findings, suggest),
+        None => {
+            let text = init::new_inventory(&collected.findings, suggest);
+            let added = Inventory::parse(&text, "new inventory").map_or(0, |i| i.entries.len());
+            (text, added)
+        }
+    };
+    // What is written must load: never leave a file sprawl itself cannot read.
+    Inventory::parse(&text, &output.display().to_string())
+        .context("the merged inventory does not load; the file was left unchanged")?;
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
+    }
+    let mut destination = Destination::open(Some(&output))?;
+    destination
+        .writer()
+        .write_all(text.as_bytes())
+        .with_context(|| output.display().to_string())?;
+    destination.finish()?;
+    println!(
+        "{}: {} credentials found, {added} entries added{}",
+        output.display(),
+        collected.findings.len(),
+        if existing.is_some() {
+            " (existing entries kept)"
+        } else {
+            ""
+        }
+    );
+    Ok(EXIT_CLEAN)
 }
 
 /// Git inputs of a scan, opened (and their commits and trees walked) before any scan

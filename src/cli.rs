@@ -13,7 +13,7 @@ use crate::report::Format;
     about = "Find the credentials of non-human identities in code, history and config",
     long_about = "sprawl finds API keys, tokens, private keys, certificates and passwords, one finding \
                   per distinct secret with every place it appears. Secrets are redacted unless \
-                  --show-secrets is given.\n\nExit codes: 0 no findings, 1 findings, 2 usage or \
+                  --show-secrets is given.\n\nExit codes: 0 nothing to fail on, 1 findings (see --fail-on), 2 usage or \
                   configuration error."
 )]
 pub struct Cli {
@@ -31,6 +31,64 @@ pub enum Command {
     /// Manage the git pre-commit hook.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Check or start the ownership inventory (who answers for each credential).
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Validate an inventory file on its own and list its problems (exit 1 if any).
+    Check {
+        /// The inventory file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The current time, as RFC 3339 (for expiry and rotation checks).
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<i64>,
+    },
+    /// Scan PATH and write a starter inventory with one entry per credential found; re-run
+    /// to add entries for new credentials (existing entries and edits are kept).
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository or folder to scan (default: the current folder).
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// The inventory to write or extend (default: PATH's existing inventory, else
+    /// PATH/sprawl-inventory.yaml).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also scan git history (entries get `created` from first-seen dates and owner
+    /// suggestions from the last author when CODEOWNERS has none).
+    #[arg(long)]
+    pub history: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The current time, as RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<i64>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Which statuses make `sprawl scan` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Orphaned,
+    LongLived,
+    Expired,
+    AmbiguousOwner,
+    /// Any finding at all.
+    Any,
+    /// Never: exit 0 whatever is found (errors still exit 2).
+    None,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,9 +191,29 @@ pub struct ScanArgs {
     /// With --history: scan only the history, not the files in the work tree.
     #[arg(long, requires = "history")]
     pub no_worktree: bool,
-    /// The current time for ages, as RFC 3339 (reproducible reports and tests).
+    /// The current time for ages and expiry, as RFC 3339 (reproducible reports and tests).
     #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
     pub now: Option<i64>,
+    /// The ownership inventory (default: sprawl-inventory.yaml or .sprawl/inventory.yaml at
+    /// the scanned repository's root, if present).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_inventory")]
+    pub inventory: Option<PathBuf>,
+    /// Do not look for an inventory file.
+    #[arg(long)]
+    pub no_inventory: bool,
+    /// The longest life policy allows a credential, when the inventory sets none.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::inventory::DEFAULT_MAX_AGE_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_age_days: u32,
+    /// Exit 1 when a finding has one of these statuses (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STATUSES",
+        value_delimiter = ',',
+        default_value = "any"
+    )]
+    pub fail_on: Vec<FailOn>,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,

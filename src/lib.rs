@@ -10,6 +10,7 @@ pub mod dates;
 pub mod engine;
 pub mod enrich;
 pub mod finding;
+pub mod inventory;
 pub mod lifecycle;
 pub mod report;
 pub mod rules;

@@ -72,7 +72,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 #[test]
 fn positives_report_matches_snapshot() {
-    let (code, mut report) = scan_json(&[], &fixtures("positives"));
+    let (code, mut report) = scan_json(&["--now", "2026-11-23T00:00:00Z"], &fixtures("positives"));
     assert_eq!(code, 1);
     report["summary"]["duration_ms"] = Value::from(0);
     let actual = serde_json::to_string_pretty(&report).unwrap() + "\n";

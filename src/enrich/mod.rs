@@ -153,6 +153,7 @@ pub fn findings_for_input(
             in_worktree: None,
             age_days: None,
             lifecycle,
+            assessment: Default::default(),
         });
     }
     out

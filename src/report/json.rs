@@ -2,10 +2,12 @@
 //! Fields may be added in later versions, never renamed.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::Summary;
+use crate::dates;
 use crate::finding::{Finding, Location};
+use crate::inventory::InventoryReport;
 
 pub const SCHEMA: &str = "sprawl.report/v1";
 
@@ -19,6 +21,7 @@ struct RuleRef<'a> {
 
 /// One finding as JSON. The secret appears only when `show_secrets` is set.
 pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
+    let a = &finding.assessment;
     let mut value = json!({
         "rule": RuleRef {
             id: &finding.rule.id,
@@ -30,13 +33,17 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
         "redacted": finding.redacted,
         "key_id": finding.key_id,
         "identifiers": finding.identifiers,
-        "statuses": [],
-        "owner": null,
-        "expires_at": null,
+        "statuses": a.statuses,
+        "reasons": a.reasons,
+        "owner": a.owner,
+        "inventory_match": a.matched_by,
+        "expires_at": a.expires_at.map(dates::rfc3339_utc),
         "first_seen": finding.first_seen,
         "last_seen": finding.last_seen,
         "in_worktree": finding.in_worktree,
         "age_days": finding.age_days,
+        "max_age_days": a.max_age_days,
+        "metadata": metadata_json(finding),
         "locations": finding.locations.iter().map(location_json).collect::<Vec<_>>(),
     });
     if show_secrets && let Value::Object(map) = &mut value {
@@ -48,16 +55,56 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
     value
 }
 
+/// What the credential itself says: dates, lifetime, and per-family facts.
+fn metadata_json(finding: &Finding) -> Value {
+    let life = &finding.lifecycle;
+    let mut map = Map::new();
+    let mut time = |name: &str, t: Option<i64>| {
+        if let Some(t) = t {
+            map.insert(name.into(), Value::String(dates::rfc3339_utc(t)));
+        }
+    };
+    time("issued_at", life.issued_at);
+    time("not_before", life.not_before);
+    time("expires_at", life.expires_at);
+    if let Some(seconds) = life.stated_lifetime() {
+        map.insert("lifetime".into(), dates::human_duration(seconds).into());
+        map.insert("lifetime_seconds".into(), seconds.into());
+    } else if let Some(bound) = &life.type_lifetime {
+        map.insert(
+            "lifetime".into(),
+            dates::human_duration(bound.seconds).into(),
+        );
+        map.insert("lifetime_seconds".into(), bound.seconds.into());
+    }
+    if let Some(bound) = &life.type_lifetime {
+        map.insert("short_lived".into(), bound.reason.into());
+    }
+    if let Some(key_id) = &life.key_id {
+        map.insert("key_id".into(), key_id.clone().into());
+    }
+    for (family, facts) in &life.facts {
+        map.insert(family.clone(), facts.clone());
+    }
+    Value::Object(map)
+}
+
 fn location_json(location: &Location) -> Value {
     serde_json::to_value(location).unwrap_or(Value::Null)
 }
 
 /// The whole report document.
-pub fn report_json(findings: &[Finding], summary: &Summary, show_secrets: bool) -> Value {
+pub fn report_json(
+    findings: &[Finding],
+    summary: &Summary,
+    inventory: Option<&InventoryReport>,
+    show_secrets: bool,
+) -> Value {
     json!({
         "schema": SCHEMA,
         "tool": {"name": "sprawl", "version": env!("CARGO_PKG_VERSION")},
         "summary": summary,
+        "inventory": inventory,
         "findings": findings.iter().map(|f| finding_json(f, show_secrets)).collect::<Vec<_>>(),
     })
 }

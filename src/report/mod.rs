@@ -4,7 +4,11 @@
 pub mod json;
 pub mod text;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+
+use crate::finding::Status;
 
 use crate::sources::SkipReason;
 
@@ -77,6 +81,8 @@ pub struct Summary {
     pub history: Option<HistorySummary>,
     pub skipped: SkipCounts,
     pub problems: Vec<Problem>,
+    /// Findings per status (a finding with two statuses counts under both).
+    pub statuses: BTreeMap<Status, u64>,
 }
 
 impl Summary {

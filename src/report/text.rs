@@ -3,7 +3,9 @@
 use std::io::{self, Write};
 
 use super::Summary;
-use crate::finding::Finding;
+use crate::dates;
+use crate::finding::{Finding, Status};
+use crate::inventory::InventoryReport;
 
 /// ANSI styling, or none when the output is not a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -25,43 +27,28 @@ pub fn write_text(
     out: &mut dyn Write,
     findings: &[Finding],
     summary: &Summary,
+    inventory: Option<&InventoryReport>,
     style: Style,
     show_secrets: bool,
 ) -> io::Result<()> {
-    for finding in findings {
-        let rule = &finding.rule;
-        writeln!(
-            out,
-            "{}  {}  {}",
-            style.paint("1;31", &rule.name),
-            style.paint("2", &format!("[{}]", rule.id)),
-            style.paint("33", &format!("{} · {}", rule.kind, rule.provider)),
-        )?;
-        let fp = finding.fingerprint.to_string();
-        let shown = if show_secrets {
-            String::from_utf8_lossy(finding.secret.expose()).into_owned()
-        } else {
-            finding.redacted.clone()
-        };
-        let mut facts = format!("  {}  {}", shown, style.paint("2", &fp[..19.min(fp.len())]));
-        if let Some(key_id) = &finding.key_id {
-            facts.push_str(&format!("  key_id {key_id}"));
-        }
-        for (name, value) in &finding.identifiers {
-            facts.push_str(&format!("  {name} {value}"));
-        }
-        writeln!(out, "{facts}")?;
-        for location in &finding.locations {
+    // Grouped by the most pressing status: orphaned first, owned last.
+    let primary = |f: &Finding| f.assessment.statuses.first().copied();
+    let mut order: Vec<&Finding> = findings.iter().collect();
+    order.sort_by_key(|f| primary(f));
+    let mut current = None;
+    for finding in order {
+        if primary(finding) != current {
+            current = primary(finding);
+            let count = findings.iter().filter(|f| primary(f) == current).count();
+            let title = current.map_or("findings", Status::as_str);
             writeln!(
                 out,
-                "  {}",
-                style.paint(
-                    "36",
-                    &format!("{}:{}:{}", location.path, location.line, location.column)
-                )
+                "{}",
+                style.paint("1", &format!("── {title} ({count}) ──"))
             )?;
+            writeln!(out)?;
         }
-        writeln!(out)?;
+        write_finding(out, finding, style, show_secrets)?;
     }
     for problem in &summary.problems {
         writeln!(
@@ -73,7 +60,77 @@ pub fn write_text(
             )
         )?;
     }
+    if let Some(inventory) = inventory {
+        writeln!(out, "{inventory}")?;
+    }
     writeln!(out, "{}", summary_line(summary))
+}
+
+fn write_finding(
+    out: &mut dyn Write,
+    finding: &Finding,
+    style: Style,
+    show_secrets: bool,
+) -> io::Result<()> {
+    let rule = &finding.rule;
+    writeln!(
+        out,
+        "{}  {}  {}",
+        style.paint("1;31", &rule.name),
+        style.paint("2", &format!("[{}]", rule.id)),
+        style.paint("33", &format!("{} · {}", rule.kind, rule.provider)),
+    )?;
+    let fp = finding.fingerprint.to_string();
+    let shown = if show_secrets {
+        String::from_utf8_lossy(finding.secret.expose()).into_owned()
+    } else {
+        finding.redacted.clone()
+    };
+    let mut facts = format!("  {}  {}", shown, style.paint("2", &fp[..19.min(fp.len())]));
+    if let Some(key_id) = finding
+        .key_id
+        .as_ref()
+        .or(finding.lifecycle.key_id.as_ref())
+    {
+        facts.push_str(&format!("  key_id {key_id}"));
+    }
+    for (name, value) in &finding.identifiers {
+        facts.push_str(&format!("  {name} {value}"));
+    }
+    writeln!(out, "{facts}")?;
+    let a = &finding.assessment;
+    let statuses: Vec<&str> = a.statuses.iter().map(|s| s.as_str()).collect();
+    let mut verdict = format!("  {}", style.paint("1;35", &statuses.join(" · ")));
+    match &a.owner {
+        Some(owner) if owner.status == "active" => {
+            verdict.push_str(&format!("  owner {} ({})", owner.id, owner.inventory_id));
+        }
+        Some(owner) => {
+            verdict.push_str(&format!("  owner {} is {}", owner.id, owner.status));
+        }
+        None => {}
+    }
+    if let Some(expires) = a.expires_at {
+        verdict.push_str(&format!("  expires {}", dates::date_utc(expires)));
+    }
+    if let Some(age) = finding.age_days {
+        verdict.push_str(&format!("  age {age} d"));
+    }
+    writeln!(out, "{verdict}")?;
+    for reason in &a.reasons {
+        writeln!(out, "    {}", style.paint("2", reason))?;
+    }
+    for location in &finding.locations {
+        writeln!(
+            out,
+            "  {}",
+            style.paint(
+                "36",
+                &format!("{}:{}:{}", location.path, location.line, location.column)
+            )
+        )?;
+    }
+    writeln!(out)
 }
 
 /// `3 credentials in 5 places · 1,234 files (12.3 MB) scanned in 0.42 s · 2 skipped (...)`
@@ -88,6 +145,14 @@ pub fn summary_line(s: &Summary) -> String {
         human_bytes(s.bytes_scanned),
         s.duration_ms as f64 / 1000.0,
     );
+    if !s.statuses.is_empty() {
+        let counts: Vec<String> = s
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect();
+        line.push_str(&format!(" · {}", counts.join(", ")));
+    }
     if s.files_skipped > 0 {
         let k = &s.skipped;
         let parts: Vec<String> = [
