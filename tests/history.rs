@@ -488,3 +488,65 @@ fn submodules_are_counted_and_followed_only_when_asked() {
     assert_eq!(f["locations"][0]["path"], "vendor/lib/secret.env");
     assert_eq!(f["locations"][0]["source"], "git");
 }
+
+#[test]
+fn history_dates_the_inventory_and_ages_the_statuses() {
+    let repo = Repo::new();
+    let token = token();
+    repo.write("deploy/ci.env", &format!("GH_TOKEN={token}\n"));
+    repo.commit("add ci token", "2023-07-01T12:00:00Z");
+    repo.write("README", "docs\n");
+    repo.commit("docs", "2024-02-01T12:00:00Z");
+
+    // Statuses from history alone: no expiry, first seen long ago.
+    let (_, report) = scan(&repo.path, &["--no-inventory"]);
+    let finding = &report["findings"][0];
+    assert_eq!(
+        finding["statuses"],
+        serde_json::json!(["orphaned", "long-lived"])
+    );
+    assert_eq!(
+        finding["reasons"][1],
+        "no expiry and first seen 548 days ago (max 90)"
+    );
+
+    // init --history: created from first_seen, the owner suggested from the last author.
+    let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))
+        .args([
+            "inventory",
+            "init",
+            "--history",
+            "--quiet",
+            "--now",
+            "2024-12-31T00:00:00Z",
+        ])
+        .arg(&repo.path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(repo.path.join("sprawl-inventory.yaml")).unwrap();
+    assert!(text.contains("created: 2023-07-01"), "{text}");
+    assert!(
+        text.contains("owner: null  # suggested: Ann Example <ann@corp.test> (last to commit it)"),
+        "{text}"
+    );
+    assert!(text.contains("(first seen 2023-07-01 in "), "{text}");
+
+    // Owned once an owner is filled in; its age now counts from the inventory's rotation.
+    let owned = text.replace("owner: null", "owner: ci") + "    rotated: 2024-12-09\n";
+    let owned = owned.replace(
+        "owners:\n",
+        "owners:\n  - {id: ci, contact: ci@corp.test, status: active}\n",
+    );
+    std::fs::write(repo.path.join("sprawl-inventory.yaml"), owned).unwrap();
+    let (_, report) = scan(&repo.path, &[]);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["statuses"], serde_json::json!(["owned"]));
+    assert_eq!(finding["owner"]["id"], "ci");
+    assert_eq!(finding["age_days"], 22);
+}
