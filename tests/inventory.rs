@@ -455,3 +455,31 @@ fn init_writes_a_starter_inventory_and_merges_without_losing_edits() {
         "version: 1\ncredentials: [\n"
     );
 }
+
+#[test]
+fn metadata_and_reasons_never_carry_a_secret() {
+    let dir = lifecycle_fixtures();
+    let (_, shown) = scan_json(&dir, &["--show-secrets"]);
+    let secrets: Vec<String> = shown["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(secrets.len(), 10);
+    for format in ["text", "json", "jsonl"] {
+        let out = sprawl()
+            .arg("scan")
+            .arg(&dir)
+            .args(["--quiet", "--now", NOW, "--format", format])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        for secret in &secrets {
+            assert!(
+                !report.contains(secret.as_str()),
+                "{format} report leaks a secret"
+            );
+        }
+    }
+}
