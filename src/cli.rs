@@ -34,6 +34,32 @@ pub enum Command {
     /// Check or start the ownership inventory (who answers for each credential).
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Record today's findings so that a scan fails only on new ones.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Show the effective configuration (.sprawl.toml and defaults).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan PATH and write its findings (fingerprints and places, never secrets) to FILE
+    /// (default .sprawl-baseline.json beside the scanned folder's repository root).
+    Create(RecordArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration and where each value came from.
+    Show {
+        /// The repository or folder whose .sprawl.toml applies (default: the current folder).
+        #[arg(value_name = "PATH", default_value = ".")]
+        path: PathBuf,
+        /// Read this configuration file instead of PATH's .sprawl.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,18 +75,22 @@ pub enum InventoryCommand {
     },
     /// Scan PATH and write a starter inventory with one entry per credential found; re-run
     /// to add entries for new credentials (existing entries and edits are kept).
-    Init(InitArgs),
+    Init(RecordArgs),
 }
 
+/// A scan whose findings are recorded in a file (`inventory init`, `baseline create`).
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub struct RecordArgs {
     /// The repository or folder to scan (default: the current folder).
     #[arg(value_name = "PATH", default_value = ".")]
     pub path: PathBuf,
-    /// The inventory to write or extend (default: PATH's existing inventory, else
-    /// PATH/sprawl-inventory.yaml).
+    /// The file to write (inventory init: PATH's existing inventory, else
+    /// PATH/sprawl-inventory.yaml; baseline create: PATH/.sprawl-baseline.json).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Read this configuration file instead of PATH's .sprawl.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Also scan git history (entries get `created` from first-seen dates and owner
     /// suggestions from the last author when CODEOWNERS has none).
     #[arg(long)]
@@ -79,7 +109,8 @@ pub struct InitArgs {
 }
 
 /// Which statuses make `sprawl scan` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FailOn {
     Orphaned,
     LongLived,
@@ -153,6 +184,18 @@ pub struct ScanArgs {
     /// Report format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The configuration file (default: .sprawl.toml at the scanned repository's root).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Do not read a .sprawl.toml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Report (and fail on) only findings that are not in this baseline; list the fixed ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Also list findings suppressed by `sprawl:allow` comments, allow lists or the baseline.
+    #[arg(long)]
+    pub show_suppressed: bool,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -167,9 +210,9 @@ pub struct ScanArgs {
     /// Follow symbolic links.
     #[arg(long)]
     pub follow: bool,
-    /// Skip files larger than this (bytes, or with K/M/G suffix; KiB units).
-    #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
-    pub max_file_size: u64,
+    /// Skip files larger than this (bytes, or with K/M/G suffix; KiB units) [default: 25M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
     /// Also scan git history: every blob reachable from every ref of each PATH that is a
     /// repository (work tree or bare), each blob once, with the commit that introduced it.
     #[arg(long)]
@@ -201,18 +244,11 @@ pub struct ScanArgs {
     /// Do not look for an inventory file.
     #[arg(long)]
     pub no_inventory: bool,
-    /// The longest life policy allows a credential, when the inventory sets none.
-    #[arg(long, value_name = "DAYS", default_value_t = crate::inventory::DEFAULT_MAX_AGE_DAYS,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_age_days: u32,
-    /// Exit 1 when a finding has one of these statuses (comma-separated).
-    #[arg(
-        long,
-        value_enum,
-        value_name = "STATUSES",
-        value_delimiter = ',',
-        default_value = "any"
-    )]
+    /// The longest life policy allows a credential, when the inventory sets none [default: 90].
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_age_days: Option<u32>,
+    /// Exit 1 when a finding has one of these statuses (comma-separated) [default: any].
+    #[arg(long, value_enum, value_name = "STATUSES", value_delimiter = ',')]
     pub fail_on: Vec<FailOn>,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]

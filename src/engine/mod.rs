@@ -38,6 +38,8 @@ pub struct RuleInfo {
     /// Load order: when two rules match the same secret, the specific one wins, then the
     /// one loaded first, so the report does not depend on which thread saw what first.
     pub order: u32,
+    /// What the credential grants and how to revoke it (SARIF help text).
+    pub description: String,
 }
 
 impl RuleInfo {
@@ -509,6 +511,7 @@ fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, RuleError> {
             kind: rule.kind,
             generic: rule.generic,
             order,
+            description: rule.description.clone().unwrap_or_default(),
         }),
         pattern: rule.pattern.clone(),
         matcher: OnceLock::new(),

@@ -831,6 +831,7 @@ credentials:
             kind: Kind::Token,
             generic: false,
             order: 0,
+            description: String::new(),
         });
         Finding::for_test(rule, secret, path)
     }

@@ -330,6 +330,7 @@ mod tests {
             kind,
             generic: false,
             order: 0,
+            description: String::new(),
         });
         let mut finding = Finding::for_test(rule, secret.as_bytes(), path);
         finding.lifecycle = inspect("test", secret.as_bytes(), None, &BTreeMap::new());

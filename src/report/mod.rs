@@ -2,6 +2,7 @@
 //! as the scan goes. All read the same [`Finding`]s and [`Summary`]; none re-derives facts.
 
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ pub enum Format {
     Text,
     Json,
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
 }
 
 /// How many inputs were skipped, by reason.
