@@ -553,7 +553,7 @@ fn scan_into(
         }
         Format::Jsonl => {}
         Format::Sarif => {
-            let doc = report::sarif::sarif_json(&findings, &summary);
+            let doc = report::sarif::sarif_json(&findings, &[], &summary);
             serde_json::to_writer_pretty(&mut *out, &doc).context("cannot write the report")?;
             writeln!(out).context("cannot write the report")?;
         }

@@ -150,6 +150,29 @@ impl Finding {
     }
 }
 
+/// Why a finding (or some of its locations) is left out of the findings that count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    /// A `sprawl:allow` comment on the line or the line above.
+    Inline,
+    /// An allow list of the configuration file (path, rule, fingerprint or secret regex).
+    Config,
+    /// Recorded in the baseline given with `--baseline`.
+    Baseline,
+}
+
+/// A finding kept out of the count, with the locations that were suppressed and why.
+/// Counted in the summary and listed with `--show-suppressed`, never silently dropped.
+#[derive(Debug, Clone)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub kind: SuppressionKind,
+    /// The reason given (`sprawl:allow github-pat-classic test fixture`, the allow-list
+    /// entry's `reason`, or "in baseline .sprawl-baseline.json").
+    pub reason: String,
+}
+
 /// A verdict on a credential. A finding may carry several (orphaned and long-lived).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
