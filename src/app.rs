@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{
-    BaselineCommand, Cli, Color, Command, ConfigCommand, FailOn, HookCommand, RecordArgs, InventoryCommand, ListFormat, RuleArgs,
-    RulesCommand, ScanArgs,
+    BaselineCommand, Cli, Color, Command, ConfigCommand, FailOn, HookCommand, InventoryCommand,
+    ListFormat, RecordArgs, RuleArgs, RulesCommand, ScanArgs,
 };
+use crate::config::{CommandLine, Config, Defaults, Effective};
 use crate::dates;
 use crate::engine::{Engine, RawMatch, Scratch};
 use crate::enrich::findings_for_input;
-use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status};
+use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status, Suppressed};
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
 use crate::report::{self, Format, HistorySummary, Summary, text};
@@ -25,6 +26,7 @@ use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
 use crate::sources::git::{self, BlobOrigin, CommitInfo, History};
 use crate::sources::{self, Event, Root, SkipReason, Visitor, WalkOptions};
+use crate::suppress::{self, Baseline, BaselineReport, Suppressor};
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -144,7 +146,7 @@ fn check(paths: &[PathBuf]) -> Result<u8> {
 /// State shared by the walker threads of one scan.
 struct Shared<'a> {
     engine: &'a Engine,
-    results: Mutex<(FindingSet, Summary)>,
+    results: Mutex<Results>,
     /// `jsonl` findings are written here as they are found.
     stream: Option<Mutex<&'a mut (dyn Write + Send)>>,
     stream_failed: AtomicBool,
@@ -152,9 +154,19 @@ struct Shared<'a> {
     /// Streamed findings are judged against these as they are found.
     inventory: Option<&'a Inventory>,
     policy: Policy,
+    /// Inline allows, allow lists and the baseline, applied as findings are found.
+    suppressor: Suppressor<'a>,
     files: AtomicU64,
     bytes: AtomicU64,
     hits: AtomicU64,
+}
+
+/// What the workers found: the findings that count, what was suppressed, the totals.
+#[derive(Default)]
+struct Results {
+    findings: FindingSet,
+    summary: Summary,
+    suppressed: Vec<Suppressed>,
 }
 
 /// One walker thread's scratch and results; merged into [`Shared`] when dropped.
@@ -164,6 +176,7 @@ struct Worker<'s, 'a> {
     matches: Vec<RawMatch>,
     findings: FindingSet,
     summary: Summary,
+    suppressed: Vec<Suppressed>,
 }
 
 impl<'s, 'a> Worker<'s, 'a> {
@@ -174,6 +187,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             matches: Vec::new(),
             findings: FindingSet::default(),
             summary: Summary::default(),
+            suppressed: Vec::new(),
         }
     }
 
@@ -232,8 +246,19 @@ impl<'s, 'a> Worker<'s, 'a> {
         findings_for_input(self.shared.engine, path, bytes, &mut self.matches)
     }
 
-    /// Streams (jsonl) and keeps the findings of one input.
-    fn emit(&mut self, mut found: Vec<Finding>) {
+    /// Sets suppressed places aside, then streams (jsonl) and keeps the findings of one
+    /// input.
+    fn emit(&mut self, found: Vec<Finding>) {
+        if found.is_empty() {
+            return;
+        }
+        let mut counted = Vec::with_capacity(found.len());
+        for finding in found {
+            let (kept, suppressed) = self.shared.suppressor.apply(finding);
+            counted.extend(kept);
+            self.suppressed.extend(suppressed);
+        }
+        let mut found = counted;
         if found.is_empty() {
             return;
         }
@@ -284,8 +309,9 @@ impl Drop for Worker<'_, '_> {
             .results
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        results.0.merge(std::mem::take(&mut self.findings));
-        results.1.merge(std::mem::take(&mut self.summary));
+        results.findings.merge(std::mem::take(&mut self.findings));
+        results.summary.merge(std::mem::take(&mut self.summary));
+        results.suppressed.append(&mut self.suppressed);
     }
 }
 
@@ -417,7 +443,9 @@ impl Destination {
 
 fn scan(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
-    let set = load_rules(&args.rules)?;
+    let targets = resolve_targets(&args.paths)?;
+    let plan = Plan::new(&args, &targets)?;
+    let set = load_rules(&plan.rule_args(&args.rules))?;
     // Staged changes are a few small files: an automaton that is quick to build beats one
     // that is quick to run (the DFA's build was a tenth of a pre-commit run).
     let engine = if args.staged {
@@ -425,17 +453,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         Engine::new(&set)?
     };
-    let targets = resolve_targets(&args.paths)?;
-    let inventory = load_inventory(&args, &targets)?;
     let mut destination = Destination::open(args.output.as_deref())?;
-    let outcome = scan_into(
-        &args,
-        &engine,
-        &targets,
-        inventory.as_ref(),
-        &mut destination,
-        started,
-    );
+    let outcome = scan_into(&args, &engine, &targets, &plan, &mut destination, started);
     match outcome {
         Ok(code) => {
             destination.finish()?;
@@ -448,7 +467,110 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
 }
 
-fn walk_options(args: &ScanArgs) -> WalkOptions {
+/// Everything a scan reads before it starts: settings, inventory, baseline. A malformed
+/// file stops the run here (exit 2), before any work.
+struct Plan {
+    settings: Effective,
+    inventory: Option<Inventory>,
+    baseline: Option<Baseline>,
+}
+
+impl Plan {
+    fn new(args: &ScanArgs, targets: &Targets) -> Result<Plan> {
+        let folders = search_folders(targets);
+        let config = if args.no_config {
+            Config::default()
+        } else {
+            match args.config.clone().or_else(|| Config::find(&folders)) {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            }
+        };
+        let found_inventory = if args.no_inventory {
+            None
+        } else {
+            find_inventory(&folders)
+        };
+        let settings = Effective::resolve(
+            CommandLine {
+                rule_paths: Vec::new(),
+                disabled_rules: Vec::new(),
+                inventory: args.inventory.clone(),
+                max_file_size: args.max_file_size,
+                max_age_days: args.max_age_days,
+                fail_on: args.fail_on.clone(),
+            },
+            config,
+            Defaults {
+                max_file_size: DEFAULT_MAX_FILE_SIZE,
+                max_age_days: inventory::DEFAULT_MAX_AGE_DAYS,
+                inventory: found_inventory,
+            },
+        );
+        let inventory = match (&settings.inventory.value, args.no_inventory) {
+            (Some(path), false) => Some(Inventory::load(path)?),
+            _ => None,
+        };
+        let baseline = match &args.baseline {
+            Some(path) => Some(Baseline::load(path)?),
+            None => None,
+        };
+        Ok(Plan {
+            settings,
+            inventory,
+            baseline,
+        })
+    }
+
+    /// The command line's rule selection plus the configuration's rule files and
+    /// disabled rules.
+    fn rule_args(&self, given: &RuleArgs) -> RuleArgs {
+        let mut rules = given.clone();
+        let mut paths: Vec<PathBuf> = self
+            .settings
+            .rule_paths
+            .iter()
+            .map(|p| p.value.clone())
+            .collect();
+        paths.append(&mut rules.rule_paths);
+        rules.rule_paths = paths;
+        rules
+            .disabled
+            .extend(self.settings.disabled_rules.iter().map(|d| d.value.clone()));
+        rules
+    }
+
+    fn suppressor(&self) -> Suppressor<'_> {
+        Suppressor {
+            allows: &self.settings.allows,
+            baseline: self.baseline.as_ref(),
+        }
+    }
+}
+
+/// Where a scan's `.sprawl.toml` and inventory are looked for: each scanned folder (or a
+/// scanned file's folder), then the root of its repository.
+fn search_folders(targets: &Targets) -> Vec<PathBuf> {
+    let mut folders = Vec::new();
+    for root in &targets.roots {
+        let dir = if root.path.is_dir() {
+            root.path.clone()
+        } else {
+            match root.path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        let repo_root = git::discover(&dir)
+            .ok()
+            .and_then(|r| r.workdir().map(Path::to_path_buf));
+        folders.push(dir);
+        folders.extend(repo_root);
+    }
+    folders
+}
+
+fn walk_options(args: &ScanArgs, max_file_size: u64) -> WalkOptions {
     let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
@@ -457,60 +579,35 @@ fn walk_options(args: &ScanArgs) -> WalkOptions {
     WalkOptions {
         respect_ignore_files: !args.no_ignore,
         follow_links: args.follow,
-        max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        max_file_size,
         threads,
     }
 }
 
-/// The inventory given with --inventory, else the first default one at a scanned
-/// repository's root (or a scanned folder), else none.
-fn load_inventory(args: &ScanArgs, targets: &Targets) -> Result<Option<Inventory>> {
-    if let Some(path) = &args.inventory {
-        return Ok(Some(Inventory::load(path)?));
-    }
-    if args.no_inventory {
-        return Ok(None);
-    }
-    match find_inventory(targets) {
-        Some(path) => Ok(Some(Inventory::load(&path)?)),
-        None => Ok(None),
-    }
-}
-
-fn find_inventory(targets: &Targets) -> Option<PathBuf> {
-    for root in &targets.roots {
-        let dir = if root.path.is_dir() {
-            root.path.clone()
-        } else {
-            root.path.parent()?.to_path_buf()
-        };
-        let repo_root = git::discover(&dir)
-            .ok()
-            .and_then(|r| r.workdir().map(Path::to_path_buf));
-        for base in [Some(dir), repo_root].into_iter().flatten() {
-            for name in inventory::DEFAULT_NAMES {
-                let candidate = base.join(name);
-                if candidate.is_file() {
-                    return Some(candidate);
-                }
-            }
-        }
-    }
-    None
+/// The first default inventory file in the search folders.
+fn find_inventory(folders: &[PathBuf]) -> Option<PathBuf> {
+    folders.iter().find_map(|base| {
+        inventory::DEFAULT_NAMES
+            .iter()
+            .map(|name| base.join(name))
+            .find(|candidate| candidate.is_file())
+    })
 }
 
 /// The findings of a run, judged, and the totals.
 struct Collected {
     findings: Vec<Finding>,
+    suppressed: Vec<Suppressed>,
     summary: Summary,
     inventory: Option<InventoryReport>,
+    baseline: Option<BaselineReport>,
 }
 
 fn scan_into(
     args: &ScanArgs,
     engine: &Engine,
     targets: &Targets,
-    inventory: Option<&Inventory>,
+    plan: &Plan,
     destination: &mut Destination,
     started: Instant,
 ) -> Result<u8> {
@@ -522,40 +619,41 @@ fn scan_into(
         args,
         engine,
         targets,
-        inventory,
+        plan,
         streaming.then(|| destination.writer()),
         started,
     )?;
-    let Collected {
-        findings,
-        summary,
-        inventory: inventory_report,
-    } = collected;
-
+    let findings = &collected.findings;
+    let extras = report::Extras {
+        inventory: collected.inventory.as_ref(),
+        baseline: collected.baseline.as_ref(),
+        suppressed: if args.show_suppressed {
+            &collected.suppressed
+        } else {
+            &[]
+        },
+        show_secrets: args.show_secrets,
+    };
+    let summary = &collected.summary;
     let out = destination.writer();
-    match args.format {
+    let written = match args.format {
         Format::Json => {
-            let doc = report::report_json(
-                &findings,
-                &summary,
-                inventory_report.as_ref(),
-                args.show_secrets,
-            );
-            serde_json::to_writer_pretty(&mut *out, &doc).context("cannot write the report")?;
-            writeln!(out).context("cannot write the report")?;
+            let doc = report::report_json(findings, summary, extras);
+            serde_json::to_writer_pretty(&mut *out, &doc)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
         }
-        Format::Jsonl if !streaming => {
-            for finding in &findings {
-                serde_json::to_writer(&mut *out, &report::finding_json(finding, args.show_secrets))
-                    .context("cannot write the report")?;
-                writeln!(out).context("cannot write the report")?;
-            }
-        }
-        Format::Jsonl => {}
+        Format::Jsonl if !streaming => findings.iter().try_for_each(|finding| {
+            serde_json::to_writer(&mut *out, &report::finding_json(finding, args.show_secrets))
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        }),
+        Format::Jsonl => Ok(()),
         Format::Sarif => {
-            let doc = report::sarif::sarif_json(&findings, &[], &summary);
-            serde_json::to_writer_pretty(&mut *out, &doc).context("cannot write the report")?;
-            writeln!(out).context("cannot write the report")?;
+            let doc = report::sarif::sarif_json(findings, extras.suppressed, summary);
+            serde_json::to_writer_pretty(&mut *out, &doc)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
         }
         Format::Text => {
             let color = match args.color {
@@ -563,19 +661,11 @@ fn scan_into(
                 Color::Never => false,
                 Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
             };
-            text::write_text(
-                out,
-                &findings,
-                &summary,
-                inventory_report.as_ref(),
-                text::Style { color },
-                args.show_secrets,
-            )
-            .context("cannot write the report")?;
+            text::write_text(out, findings, summary, extras, text::Style { color })
         }
-    }
-    Ok(exit_code(&findings, &args.fail_on))
-
+    };
+    written.context("cannot write the report")?;
+    Ok(exit_code(findings, &plan.settings.fail_on.value))
 }
 
 /// 1 when a finding has a status that --fail-on names (`any`: any finding at all).
@@ -590,9 +680,6 @@ fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
             FailOn::AmbiguousOwner => f.assessment.statuses.contains(&Status::AmbiguousOwner),
         })
     };
-    if fail_on.is_empty() {
-        return exit_code(findings, &[FailOn::Any]);
-    }
     if fail_on.contains(&FailOn::None) || !findings.iter().any(fails) {
         EXIT_CLEAN
     } else {
@@ -600,29 +687,31 @@ fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
     }
 }
 
-/// Runs the scan: walk, history, staged; then dates, pairs and judges the findings.
-/// `stream` receives each finding as a JSON line as soon as it is found.
+/// Runs the scan: walk, history, staged; then dates, pairs, judges and suppresses.
+/// `stream` receives each counted finding as a JSON line as soon as it is found.
 fn collect<'a>(
     args: &ScanArgs,
     engine: &'a Engine,
     targets: &Targets,
-    inventory: Option<&'a Inventory>,
+    plan: &'a Plan,
     stream: Option<&'a mut (dyn Write + Send)>,
     started: Instant,
 ) -> Result<Collected> {
-    let options = walk_options(args);
+    let options = walk_options(args, plan.settings.max_file_size.value);
     let policy = Policy {
         now: args.now.unwrap_or_else(unix_now),
-        max_age_days: args.max_age_days.unwrap_or(inventory::DEFAULT_MAX_AGE_DAYS),
+        max_age_days: plan.settings.max_age_days.value,
     };
+    let inventory = plan.inventory.as_ref();
     let shared = Shared {
         engine,
-        results: Mutex::new((FindingSet::default(), Summary::default())),
+        results: Mutex::new(Results::default()),
         stream: stream.map(Mutex::new),
         stream_failed: AtomicBool::new(false),
         show_secrets: args.show_secrets,
         inventory,
         policy,
+        suppressor: plan.suppressor(),
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         hits: AtomicU64::new(0),
@@ -681,7 +770,11 @@ fn collect<'a>(
     if shared.stream_failed.load(Ordering::Relaxed) {
         bail!("cannot write the report");
     }
-    let (mut findings, mut summary) = shared
+    let Results {
+        findings: mut found,
+        mut summary,
+        suppressed,
+    } = shared
         .results
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
@@ -690,10 +783,10 @@ fn collect<'a>(
             .iter()
             .flatten()
             .chain(submodules.iter().map(|(_, r)| r));
-        date_findings(&mut findings, all, policy.now);
+        date_findings(&mut found, all, policy.now);
         summary.history = Some(history_summary);
     }
-    let mut findings = findings.into_sorted();
+    let mut findings = found.into_sorted();
     if let Some(inv) = inventory {
         drop_inventory_file(&mut findings, inv, targets);
     }
@@ -701,7 +794,20 @@ fn collect<'a>(
     for finding in &mut findings {
         inventory::assess(finding, inventory, policy);
     }
+    let mut suppressed = suppress::merge(suppressed);
+    let mut distinct = std::collections::BTreeSet::new();
+    for s in &mut suppressed {
+        inventory::assess(&mut s.finding, inventory, policy);
+        // A credential suppressed at two places (or for two reasons) counts once per kind.
+        if distinct.insert((s.kind, s.finding.fingerprint)) {
+            *summary.suppressed.entry(s.kind).or_default() += 1;
+        }
+    }
     let inventory = inventory.map(|inv| InventoryReport::new(inv, &findings));
+    let baseline = plan
+        .baseline
+        .as_ref()
+        .map(|b| BaselineReport::new(b, &findings, &suppressed));
     for status in findings.iter().flat_map(|f| &f.assessment.statuses) {
         *summary.statuses.entry(*status).or_default() += 1;
     }
@@ -712,8 +818,10 @@ fn collect<'a>(
     summary.duration_ms = started.elapsed().as_millis() as u64;
     Ok(Collected {
         findings,
+        suppressed,
         summary,
         inventory,
+        baseline,
     })
 }
 
@@ -776,45 +884,50 @@ fn check_inventory(file: &Path, now: Option<i64>) -> Result<u8> {
     })
 }
 
+/// The scan behind `inventory init` and `baseline create`: PATH with its configuration,
+/// no inventory, no baseline.
+fn record_scan(args: &RecordArgs) -> Result<(Targets, Collected)> {
+    let started = Instant::now();
+    let scan_args = ScanArgs {
+        rules: args.rules.clone(),
+        history: args.history,
+        now: args.now,
+        no_inventory: true,
+        fail_on: vec![FailOn::None],
+        config: args.config.clone(),
+        threads: args.threads,
+        quiet: args.quiet,
+        ..ScanArgs::of(&args.path)
+    };
+    let targets = resolve_targets(&scan_args.paths)?;
+    let plan = Plan::new(&scan_args, &targets)?;
+    let set = load_rules(&plan.rule_args(&scan_args.rules))?;
+    let engine = Engine::new(&set)?;
+    let collected = collect(&scan_args, &engine, &targets, &plan, None, started)?;
+    Ok((targets, collected))
+}
+
+/// Writes `text` to `path` whole or not at all (temporary file, then rename).
+fn write_whole(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
+    }
+    let mut destination = Destination::open(Some(path))?;
+    destination
+        .writer()
+        .write_all(text.as_bytes())
+        .with_context(|| path.display().to_string())?;
+    destination.finish()
+}
+
 /// `sprawl inventory init`: scans, then writes a starter inventory or appends the new
 /// credentials to an existing one (written whole through a temporary file, or not at all).
 fn init_inventory(args: RecordArgs) -> Result<u8> {
-    let started = Instant::now();
-    let scan_args = ScanArgs {
-        paths: vec![args.path.clone()],
-        format: Format::Json,
-        output: None,
-        show_secrets: false,
-        rules: args.rules.clone(),
-        no_ignore: false,
-        follow: false,
-        max_file_size: None,
-        history: args.history,
-        since: None,
-        range: None,
-        staged: false,
-        recurse_submodules: false,
-        no_worktree: false,
-        now: args.now,
-        inventory: None,
-        no_inventory: true,
-        max_age_days: None,
-        fail_on: vec![FailOn::None],
-        config: args.config.clone(),
-        no_config: false,
-        baseline: None,
-        show_suppressed: false,
-        threads: args.threads,
-        quiet: args.quiet,
-        color: Color::Never,
-    };
-    let set = load_rules(&scan_args.rules)?;
-    let engine = Engine::new(&set)?;
-    let targets = resolve_targets(&scan_args.paths)?;
+    let folders = search_folders(&resolve_targets(std::slice::from_ref(&args.path))?);
     let output = match &args.output {
         Some(path) => path.clone(),
         None => {
-            find_inventory(&targets).unwrap_or_else(|| args.path.join(inventory::DEFAULT_NAMES[0]))
+            find_inventory(&folders).unwrap_or_else(|| args.path.join(inventory::DEFAULT_NAMES[0]))
         }
     };
     // Read the existing inventory first: a malformed one stops here, untouched.
@@ -825,7 +938,7 @@ fn init_inventory(args: RecordArgs) -> Result<u8> {
     } else {
         None
     };
-    let mut collected = collect(&scan_args, &engine, &targets, None, None, started)?;
+    let (targets, mut collected) = record_scan(&args)?;
     // The inventory's own file names key ids, not credentials.
     if let Some((_, inv)) = &existing {
         drop_inventory_file(&mut collected.findings, inv, &targets);
@@ -847,15 +960,7 @@ fn init_inventory(args: RecordArgs) -> Result<u8> {
     // What is written must load: never leave a file sprawl itself cannot read.
     Inventory::parse(&text, &output.display().to_string())
         .context("the merged inventory does not load; the file was left unchanged")?;
-    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
-    }
-    let mut destination = Destination::open(Some(&output))?;
-    destination
-        .writer()
-        .write_all(text.as_bytes())
-        .with_context(|| output.display().to_string())?;
-    destination.finish()?;
+    write_whole(&output, &text)?;
     println!(
         "{}: {} credentials found, {added} entries added{}",
         output.display(),
@@ -866,6 +971,39 @@ fn init_inventory(args: RecordArgs) -> Result<u8> {
             ""
         }
     );
+    Ok(EXIT_CLEAN)
+}
+
+/// `sprawl baseline create`: records the findings that count today (allowed ones are not
+/// recorded, so removing an allow later shows them again).
+fn create_baseline(args: RecordArgs) -> Result<u8> {
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.path.join(".sprawl-baseline.json"));
+    let (_, collected) = record_scan(&args)?;
+    let doc = Baseline::document(&collected.findings);
+    let text = serde_json::to_string_pretty(&doc).context("baseline")? + "\n";
+    write_whole(&output, &text)?;
+    println!(
+        "{}: {} findings recorded (fingerprints and places, no secrets)",
+        output.display(),
+        collected.findings.len()
+    );
+    Ok(EXIT_CLEAN)
+}
+
+/// `sprawl config show`: the settings a scan of PATH would use, and where each came from.
+fn show_config(path: &Path, config: Option<PathBuf>) -> Result<u8> {
+    let args = ScanArgs {
+        config,
+        ..ScanArgs::of(path)
+    };
+    let targets = resolve_targets(&args.paths)?;
+    let plan = Plan::new(&args, &targets)?;
+    // The rules must load too: a configuration naming a missing rule file is an error here.
+    load_rules(&plan.rule_args(&args.rules))?;
+    print!("{}", plan.settings);
     Ok(EXIT_CLEAN)
 }
 
@@ -1103,16 +1241,6 @@ fn scan_staged(
         found.retain(|f| !f.locations.is_empty());
         worker.emit(found);
     }
-}
-
-fn create_baseline(args: RecordArgs) -> Result<u8> {
-    let _ = args;
-    bail!("not yet")
-}
-
-fn show_config(path: &Path, config: Option<PathBuf>) -> Result<u8> {
-    let _ = (path, config);
-    bail!("not yet")
 }
 
 /// Writes `<hooks>/pre-commit` running `sprawl scan --staged`; an existing hook is kept

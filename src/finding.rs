@@ -96,6 +96,9 @@ pub struct Location {
     pub end_column: usize,
     pub commit: Option<String>,
     pub source: SourceKind,
+    /// The reason of a `sprawl:allow` comment that covers this place (then it is suppressed).
+    #[serde(skip)]
+    pub allow: Option<String>,
 }
 
 /// A distinct credential and everywhere it appears.
@@ -139,6 +142,7 @@ impl Finding {
                 end_column: 1,
                 commit: None,
                 source: SourceKind::File,
+                allow: None,
             }],
             first_seen: None,
             last_seen: None,

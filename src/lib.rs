@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod dates;
 pub mod engine;
 pub mod enrich;
@@ -15,3 +16,4 @@ pub mod lifecycle;
 pub mod report;
 pub mod rules;
 pub mod sources;
+pub mod suppress;

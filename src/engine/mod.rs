@@ -302,6 +302,11 @@ impl Engine {
         self.rules.len()
     }
 
+    /// Whether a rule of this id is loaded (`sprawl:allow <rule-id>` comments name one).
+    pub fn has_rule(&self, id: &str) -> bool {
+        self.rules.iter().any(|r| r.info.id == id)
+    }
+
     pub fn rule_info(&self, idx: RuleIdx) -> &Arc<RuleInfo> {
         &self.rules[idx.0 as usize].info
     }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{Finding, Fingerprint, Location, Secret, SourceKind};
 use crate::lifecycle;
+use crate::suppress;
 
 /// At most this many leading characters of a secret are shown in reports.
 const REDACT_MAX_SHOWN: usize = 4;
@@ -102,6 +103,7 @@ pub fn findings_for_input(
         let secret_bytes = &hay[m.secret.clone()];
         let (line, column) = positions.of(m.secret.start);
         let (end_line, end_column) = positions.of(m.secret.end);
+        let rule_id = &engine.rule_info(m.rule).id;
         let location = Location {
             path: path.to_string(),
             line,
@@ -110,6 +112,9 @@ pub fn findings_for_input(
             end_column,
             commit: None,
             source: SourceKind::File,
+            allow: suppress::inline_allow(hay, m.secret.start).and_then(|comment| {
+                suppress::allow_reason(comment, rule_id, |id| engine.has_rule(id))
+            }),
         };
         let fingerprint = Fingerprint::of(secret_bytes);
         if let Some(&i) = by_fingerprint.get(&fingerprint) {

@@ -4,10 +4,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::Summary;
+use super::{Extras, Summary};
 use crate::dates;
 use crate::finding::{Finding, Location};
-use crate::inventory::InventoryReport;
 
 pub const SCHEMA: &str = "sprawl.report/v1";
 
@@ -94,17 +93,37 @@ fn location_json(location: &Location) -> Value {
 }
 
 /// The whole report document.
-pub fn report_json(
-    findings: &[Finding],
-    summary: &Summary,
-    inventory: Option<&InventoryReport>,
-    show_secrets: bool,
-) -> Value {
-    json!({
+pub fn report_json(findings: &[Finding], summary: &Summary, extras: Extras<'_>) -> Value {
+    let mut doc = json!({
         "schema": SCHEMA,
         "tool": {"name": "sprawl", "version": env!("CARGO_PKG_VERSION")},
         "summary": summary,
-        "inventory": inventory,
-        "findings": findings.iter().map(|f| finding_json(f, show_secrets)).collect::<Vec<_>>(),
-    })
+        "inventory": extras.inventory,
+        "findings": findings
+            .iter()
+            .map(|f| finding_json(f, extras.show_secrets))
+            .collect::<Vec<_>>(),
+    });
+    if let Value::Object(map) = &mut doc {
+        if let Some(baseline) = extras.baseline {
+            map.insert(
+                "baseline".into(),
+                serde_json::to_value(baseline).unwrap_or(Value::Null),
+            );
+        }
+        if !extras.suppressed.is_empty() {
+            let listed = extras.suppressed.iter().map(|s| {
+                let mut value = finding_json(&s.finding, extras.show_secrets);
+                if let Value::Object(f) = &mut value {
+                    f.insert(
+                        "suppression".into(),
+                        json!({"kind": s.kind, "reason": s.reason}),
+                    );
+                }
+                value
+            });
+            map.insert("suppressed".into(), Value::Array(listed.collect()));
+        }
+    }
+    doc
 }

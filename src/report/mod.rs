@@ -9,7 +9,19 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::finding::Status;
+use crate::finding::{Status, Suppressed, SuppressionKind};
+use crate::inventory::InventoryReport;
+use crate::suppress::BaselineReport;
+
+/// What a report shows besides the findings.
+#[derive(Debug, Clone, Copy)]
+pub struct Extras<'a> {
+    pub inventory: Option<&'a InventoryReport>,
+    pub baseline: Option<&'a BaselineReport>,
+    /// Listed only with `--show-suppressed` (always counted in the summary).
+    pub suppressed: &'a [Suppressed],
+    pub show_secrets: bool,
+}
 
 use crate::sources::SkipReason;
 
@@ -86,6 +98,8 @@ pub struct Summary {
     pub problems: Vec<Problem>,
     /// Findings per status (a finding with two statuses counts under both).
     pub statuses: BTreeMap<Status, u64>,
+    /// Findings (or places of one) kept out of the count, by why.
+    pub suppressed: BTreeMap<SuppressionKind, u64>,
 }
 
 impl Summary {

@@ -2,10 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::Summary;
+use super::{Extras, Summary};
 use crate::dates;
-use crate::finding::{Finding, Status};
-use crate::inventory::InventoryReport;
+use crate::finding::{Finding, Status, SuppressionKind};
 
 /// ANSI styling, or none when the output is not a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -27,10 +26,10 @@ pub fn write_text(
     out: &mut dyn Write,
     findings: &[Finding],
     summary: &Summary,
-    inventory: Option<&InventoryReport>,
+    extras: Extras<'_>,
     style: Style,
-    show_secrets: bool,
 ) -> io::Result<()> {
+    let show_secrets = extras.show_secrets;
     // Grouped by the most pressing status: orphaned first, owned last.
     let primary = |f: &Finding| f.assessment.statuses.first().copied();
     let mut order: Vec<&Finding> = findings.iter().collect();
@@ -50,6 +49,19 @@ pub fn write_text(
         }
         write_finding(out, finding, style, show_secrets)?;
     }
+    if !extras.suppressed.is_empty() {
+        let title = format!("── suppressed ({}) ──", extras.suppressed.len());
+        writeln!(out, "{}", style.paint("1", &title))?;
+        writeln!(out)?;
+        for s in extras.suppressed {
+            writeln!(
+                out,
+                "  {}",
+                style.paint("2", &format!("suppressed: {}", s.reason))
+            )?;
+            write_finding(out, &s.finding, style, show_secrets)?;
+        }
+    }
     for problem in &summary.problems {
         writeln!(
             out,
@@ -60,8 +72,25 @@ pub fn write_text(
             )
         )?;
     }
-    if let Some(inventory) = inventory {
+    if let Some(inventory) = extras.inventory {
         writeln!(out, "{inventory}")?;
+    }
+    if let Some(b) = extras.baseline {
+        let mut line = format!(
+            "baseline {}: {} new, {} known, {} fixed",
+            b.path,
+            b.new,
+            b.known,
+            b.fixed.len()
+        );
+        for fixed in &b.fixed {
+            let at = fixed
+                .locations
+                .first()
+                .map_or(String::new(), |l| format!(" at {}:{}", l.path, l.line));
+            line.push_str(&format!("\n  fixed: {} {}{at}", fixed.rule, fixed.redacted));
+        }
+        writeln!(out, "{line}")?;
     }
     writeln!(out, "{}", summary_line(summary))
 }
@@ -153,6 +182,18 @@ pub fn summary_line(s: &Summary) -> String {
             .collect();
         line.push_str(&format!(" · {}", counts.join(", ")));
     }
+    let suppressed: u64 = s.suppressed.values().sum();
+    if suppressed > 0 {
+        let parts: Vec<String> = s
+            .suppressed
+            .iter()
+            .map(|(kind, n)| format!("{n} {}", kind_name(*kind)))
+            .collect();
+        line.push_str(&format!(
+            " · {suppressed} suppressed ({})",
+            parts.join(", ")
+        ));
+    }
     if s.files_skipped > 0 {
         let k = &s.skipped;
         let parts: Vec<String> = [
@@ -172,6 +213,14 @@ pub fn summary_line(s: &Summary) -> String {
         ));
     }
     line
+}
+
+fn kind_name(kind: SuppressionKind) -> &'static str {
+    match kind {
+        SuppressionKind::Inline => "inline",
+        SuppressionKind::Config => "allow list",
+        SuppressionKind::Baseline => "baseline",
+    }
 }
 
 fn human_bytes(n: u64) -> String {
