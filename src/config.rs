@@ -19,12 +19,9 @@ pub const FILE_NAME: &str = ".sprawl.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The io::Error is shown, not chained: anyhow's `{:#}` would print it twice.
+    #[error("{path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -149,7 +146,7 @@ impl Config {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: shown.clone(),
-            source,
+            error: source,
         })?;
         Config::parse(&text, path)
     }

@@ -141,12 +141,9 @@ pub const BASELINE_SCHEMA: &str = "sprawl.baseline/v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The io::Error is shown, not chained: anyhow's `{:#}` would print it twice.
+    #[error("{path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -223,7 +220,7 @@ impl Baseline {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
             path: shown.clone(),
-            source,
+            error: source,
         })?;
         let file: BaselineFile =
             serde_json::from_str(&text).map_err(|e| BaselineError::Invalid {

@@ -1,6 +1,10 @@
 //! End-to-end tests of `sprawl scan --history` on small repositories built at test time with
 //! the git CLI (fixed authors and dates, so commit ids and ages are reproducible).
 
+mod common;
+
+use common::Repo;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
@@ -17,60 +21,8 @@ fn token() -> String {
     text[start..start + 40].to_string()
 }
 
-struct Repo {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        std::fs::create_dir(&path).unwrap();
-        let repo = Repo { _dir: dir, path };
-        repo.git(&["init", "-q", "-b", "main"], "2024-01-01T00:00:00Z");
-        repo
-    }
-
-    fn git(&self, args: &[&str], date: &str) -> String {
-        git_in(&self.path, args, date)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let file = self.path.join(rel);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
-    }
-
-    /// Commits everything with both dates set to `date`; returns the commit id.
-    fn commit(&self, message: &str, date: &str) -> String {
-        self.git(&["add", "-A"], date);
-        self.git(&["commit", "-q", "--allow-empty", "-m", message], date);
-        self.git(&["rev-parse", "HEAD"], date).trim().to_string()
-    }
-}
-
 fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
-    let out = Process::new("git")
-        .current_dir(dir)
-        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Ann Example")
-        .env("GIT_AUTHOR_EMAIL", "ann@corp.test")
-        .env("GIT_COMMITTER_NAME", "Ann Example")
-        .env("GIT_COMMITTER_EMAIL", "ann@corp.test")
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::git(dir, dir, args, date)
 }
 
 fn scan(path: &Path, extra: &[&str]) -> (i32, Value) {

@@ -3,6 +3,8 @@
 //! origin in `tests/schemas/README.md`; nothing is fetched at test time) and checked
 //! against GitHub code scanning's upload limits, and never holding a fixture secret.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -268,26 +270,7 @@ fn token() -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Ann Example")
-        .env("GIT_AUTHOR_EMAIL", "ann@corp.test")
-        .env("GIT_COMMITTER_NAME", "Ann Example")
-        .env("GIT_COMMITTER_EMAIL", "ann@corp.test")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::git(dir, dir, args, "2026-01-01T00:00:00Z")
 }
 
 /// File names that need percent-encoding, and a secret that lives only in history, still

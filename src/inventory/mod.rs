@@ -21,9 +21,9 @@ pub const DEFAULT_NAMES: [&str; 2] = ["sprawl-inventory.yaml", ".sprawl/inventor
 /// The policy default when neither the entry, the inventory nor the command line sets one.
 pub const DEFAULT_MAX_AGE_DAYS: u32 = 90;
 
-/// A malformed inventory: where, and what was expected.
+/// A malformed inventory: where, and what was expected (line 0: the file as a whole).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}:{line}:{column}: {message}")]
+#[error("{path}{}: {message}", if *line > 0 { format!(":{line}:{column}") } else { String::new() })]
 pub struct InventoryError {
     pub path: String,
     pub line: u64,

@@ -166,8 +166,17 @@ fn write_finding(
 pub fn summary_line(s: &Summary) -> String {
     let plural =
         |n: u64, one: &str, many: &str| format!("{} {}", n, if n == 1 { one } else { many });
+    // History blobs are counted apart from files: a range scan reads no file at all.
+    let history = s.history.as_ref().map_or(String::new(), |h| {
+        format!(
+            " + {} of {} ({})",
+            plural(h.blobs_scanned, "blob", "blobs"),
+            plural(h.commits, "commit", "commits"),
+            human_bytes(h.blob_bytes_scanned)
+        )
+    });
     let mut line = format!(
-        "sprawl: {} in {} · {} ({}) scanned in {:.2} s",
+        "sprawl: {} in {} · {} ({}){history} scanned in {:.2} s",
         plural(s.findings, "credential", "credentials"),
         plural(s.locations, "place", "places"),
         plural(s.files_scanned, "file", "files"),

@@ -168,12 +168,9 @@ struct RuleFile {
 /// Why a rule file or a rule selection was refused. Each renders as one line naming the file.
 #[derive(Debug, Error)]
 pub enum RuleError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The io::Error is shown, not chained: anyhow's `{:#}` would print it twice.
+    #[error("{path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
         path: String,
@@ -231,12 +228,12 @@ impl RuleSet {
         let shown = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|source| RuleError::Read {
             path: shown.clone(),
-            source,
+            error: source,
         })?;
         let files: Vec<PathBuf> = if meta.is_dir() {
             let entries = std::fs::read_dir(path).map_err(|source| RuleError::Read {
                 path: shown.clone(),
-                source,
+                error: source,
             })?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -254,7 +251,7 @@ impl RuleSet {
             let shown = file.display().to_string();
             let text = std::fs::read_to_string(&file).map_err(|source| RuleError::Read {
                 path: shown.clone(),
-                source,
+                error: source,
             })?;
             self.add_file_text(&shown, &text, false)?;
         }

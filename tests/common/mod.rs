@@ -1,0 +1,74 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs the git CLI in `dir` with a fixed author, committer and date, no system or user
+/// configuration (HOME = `home`), no signing and no hooks; panics with git's stderr on
+/// failure and returns its stdout.
+pub fn git(dir: &Path, home: &Path, args: &[&str], date: &str) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(["-c", "core.hooksPath=/dev/null"])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Ann Example")
+        .env("GIT_AUTHOR_EMAIL", "ann@corp.test")
+        .env("GIT_COMMITTER_NAME", "Ann Example")
+        .env("GIT_COMMITTER_EMAIL", "ann@corp.test")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", home)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("git prints UTF-8")
+}
+
+/// A git repository in a temporary folder (`path`), with its own empty HOME; every git
+/// call gets the same author and the date it is given.
+pub struct Repo {
+    _dir: tempfile::TempDir,
+    pub home: std::path::PathBuf,
+    pub path: std::path::PathBuf,
+}
+
+#[allow(dead_code)] // each test crate uses its own subset
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let path = dir.path().join("repo");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let repo = Repo {
+            _dir: dir,
+            home,
+            path,
+        };
+        repo.git(&["init", "-q", "-b", "main"], "2024-01-01T00:00:00Z");
+        repo
+    }
+
+    pub fn git(&self, args: &[&str], date: &str) -> String {
+        git(&self.path, &self.home, args, date)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let file = self.path.join(rel);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    /// Commits everything with both dates set to `date`; returns the commit id.
+    pub fn commit(&self, message: &str, date: &str) -> String {
+        self.git(&["add", "-A"], date);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message], date);
+        self.git(&["rev-parse", "HEAD"], date).trim().to_string()
+    }
+}
