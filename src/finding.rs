@@ -96,6 +96,12 @@ pub struct Location {
     pub end_column: usize,
     pub commit: Option<String>,
     pub source: SourceKind,
+    /// Where in a structured file the value sits: `spec.containers[0].env[3].value`,
+    /// `auths."registry.example.com".auth`.
+    pub key_path: Option<String>,
+    /// Encodings undone to find the secret, outermost first (`["base64"]`); the line and
+    /// column are those of the encoded value.
+    pub decoded: Vec<&'static str>,
     /// The reason of a `sprawl:allow` comment that covers this place (then it is suppressed).
     #[serde(skip)]
     pub allow: Option<String>,
@@ -142,6 +148,8 @@ impl Finding {
                 end_column: 1,
                 commit: None,
                 source: SourceKind::File,
+                key_path: None,
+                decoded: Vec::new(),
                 allow: None,
             }],
             first_seen: None,

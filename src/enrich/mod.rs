@@ -112,6 +112,8 @@ pub fn findings_for_input(
             end_column,
             commit: None,
             source: SourceKind::File,
+            key_path: None,
+            decoded: Vec::new(),
             allow: suppress::inline_allow(hay, m.secret.start).and_then(|comment| {
                 suppress::allow_reason(comment, rule_id, |id| engine.has_rule(id))
             }),
