@@ -17,7 +17,7 @@ use crate::cli::{
 use crate::config::{CommandLine, Config, Defaults, Effective};
 use crate::dates;
 use crate::engine::{Engine, RawMatch, Scratch};
-use crate::enrich::findings_for_input;
+use crate::enrich::{decode, findings_for_decoded, findings_for_input};
 use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status, Suppressed};
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
@@ -240,10 +240,21 @@ impl<'s, 'a> Worker<'s, 'a> {
                 .engine
                 .drop_excluded_paths(path, &mut self.matches);
         }
-        if self.matches.is_empty() {
-            return Vec::new();
+        let engine = self.shared.engine;
+        let decoded = decode::scan_decoded(engine, &mut self.scratch, path, bytes, &self.matches);
+        // A rule that reported an encoded value gives way to what was found decoded in it.
+        self.matches
+            .retain(|m| !decoded.superseded.contains(&m.secret));
+        let decoded = decoded.matches;
+        let mut found = if self.matches.is_empty() {
+            Vec::new()
+        } else {
+            findings_for_input(engine, path, bytes, &mut self.matches)
+        };
+        if !decoded.is_empty() {
+            found.extend(findings_for_decoded(engine, path, bytes, &decoded));
         }
-        findings_for_input(self.shared.engine, path, bytes, &mut self.matches)
+        found
     }
 
     /// Sets suppressed places aside, then streams (jsonl) and keeps the findings of one
@@ -581,6 +592,10 @@ fn walk_options(args: &ScanArgs, max_file_size: u64) -> WalkOptions {
         follow_links: args.follow,
         max_file_size,
         threads,
+        archives: !args.no_archives,
+        max_archive_size: args
+            .max_archive_size
+            .unwrap_or(sources::archive::DEFAULT_MAX_ARCHIVE_SIZE),
     }
 }
 

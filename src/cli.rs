@@ -213,6 +213,13 @@ pub struct ScanArgs {
     /// Skip files larger than this (bytes, or with K/M/G suffix; KiB units) [default: 25M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
+    /// Do not open archives (zip, jar, war, tar, tar.gz, gz): count them as binary files.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// The most an archive may cost: decompressed bytes read from it and the archives nested
+    /// in it (also the largest archive opened) [default: 256M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_archive_size: Option<u64>,
     /// Also scan git history: every blob reachable from every ref of each PATH that is a
     /// repository (work tree or bare), each blob once, with the commit that introduced it.
     #[arg(long)]
@@ -277,6 +284,8 @@ impl ScanArgs {
             no_ignore: false,
             follow: false,
             max_file_size: None,
+            no_archives: false,
+            max_archive_size: None,
             history: false,
             since: None,
             range: None,

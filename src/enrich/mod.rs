@@ -1,9 +1,13 @@
 //! Facts derived from a raw match: fingerprint, redaction, identifiers, and the line and
 //! column of each location (computed only for matches, never for whole files).
 
-use std::collections::{BTreeMap, HashMap};
+pub mod decode;
+pub mod structure;
 
-use crate::engine::{Engine, RawMatch};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use crate::engine::{Engine, RawMatch, RuleIdx};
 use crate::finding::{Finding, Fingerprint, Location, Secret, SourceKind};
 use crate::lifecycle;
 use crate::suppress;
@@ -62,18 +66,14 @@ impl<'a> LineCursor<'a> {
     }
 }
 
-/// Line and column of every start and end offset of `matches`, computed in one pass.
+/// Line and column of a set of offsets, computed in one pass.
 struct Positions {
     offsets: Vec<usize>,
     positions: Vec<(usize, usize)>,
 }
 
 impl Positions {
-    fn new(hay: &[u8], matches: &[RawMatch]) -> Positions {
-        let mut offsets: Vec<usize> = matches
-            .iter()
-            .flat_map(|m| [m.secret.start, m.secret.end])
-            .collect();
+    fn new(hay: &[u8], mut offsets: Vec<usize>) -> Positions {
         offsets.sort_unstable();
         offsets.dedup();
         let mut cursor = LineCursor::new(hay);
@@ -88,6 +88,17 @@ impl Positions {
     }
 }
 
+/// A match ready to become part of a finding: where it is shown in the input, the secret's
+/// bytes and what the rule captured around it.
+struct Hit<'b> {
+    /// Shown at: the secret itself, or the encoded value it was decoded from.
+    at: Range<usize>,
+    secret: &'b [u8],
+    rule: RuleIdx,
+    identifiers: Vec<(&'b str, &'b [u8])>,
+    decoded: Vec<&'static str>,
+}
+
 /// Turns the raw matches of one input into findings (one per distinct secret in it).
 pub fn findings_for_input(
     engine: &Engine,
@@ -95,15 +106,89 @@ pub fn findings_for_input(
     hay: &[u8],
     matches: &mut [RawMatch],
 ) -> Vec<Finding> {
+    findings_with_structure(engine, path, hay, matches).0
+}
+
+/// [`findings_for_input`], plus how the input counts among configuration files (read as
+/// structure, or malformed and scanned as text) for the run's summary. In a configuration
+/// file, each location gets its `key_path`, each finding the identifiers beside it, and the
+/// matches of `config-secret-value` stand only where the structure confirms them
+/// ([`structure::View`]); other files are scanned as text, as before.
+pub fn findings_with_structure(
+    engine: &Engine,
+    path: &str,
+    hay: &[u8],
+    matches: &mut [RawMatch],
+) -> (Vec<Finding>, structure::ConfigCounts) {
     matches.sort_by_key(|m| (m.secret.start, m.rule));
-    let positions = Positions::new(hay, matches);
-    let mut out: Vec<Finding> = Vec::with_capacity(matches.len());
+    let view = structure::View::new(path, hay);
+    let keep = view.judge(engine, hay, matches);
+    let hits = matches
+        .iter()
+        .zip(keep)
+        .filter_map(|(m, keep)| keep.then_some(m))
+        .map(|m| Hit {
+            at: m.secret.clone(),
+            secret: &hay[m.secret.clone()],
+            rule: m.rule,
+            identifiers: m
+                .identifiers
+                .iter()
+                .map(|(name, range)| (name.as_ref(), &hay[range.clone()]))
+                .collect(),
+            decoded: Vec::new(),
+        })
+        .collect();
+    (
+        findings_from_hits(engine, path, hay, hits, &view),
+        view.counts(),
+    )
+}
+
+/// Findings of the matches found under encodings, located at the encoded values.
+pub fn findings_for_decoded(
+    engine: &Engine,
+    path: &str,
+    hay: &[u8],
+    matches: &[decode::DecodedMatch],
+) -> Vec<Finding> {
+    let view = structure::View::new(path, hay);
+    let hits = matches
+        .iter()
+        .filter(|d| view.keeps_decoded(engine, d.raw.rule))
+        .map(|d| Hit {
+            at: d.span.clone(),
+            secret: &d.buffer[d.raw.secret.clone()],
+            rule: d.raw.rule,
+            identifiers: d
+                .raw
+                .identifiers
+                .iter()
+                .map(|(name, range)| (name.as_ref(), &d.buffer[range.clone()]))
+                .collect(),
+            decoded: d.encodings.clone(),
+        })
+        .collect();
+    findings_from_hits(engine, path, hay, hits, &view)
+}
+
+fn findings_from_hits(
+    engine: &Engine,
+    path: &str,
+    hay: &[u8],
+    hits: Vec<Hit<'_>>,
+    view: &structure::View,
+) -> Vec<Finding> {
+    let positions = Positions::new(
+        hay,
+        hits.iter().flat_map(|h| [h.at.start, h.at.end]).collect(),
+    );
+    let mut out: Vec<Finding> = Vec::with_capacity(hits.len());
     let mut by_fingerprint: HashMap<Fingerprint, usize> = HashMap::new();
-    for m in matches.iter() {
-        let secret_bytes = &hay[m.secret.clone()];
-        let (line, column) = positions.of(m.secret.start);
-        let (end_line, end_column) = positions.of(m.secret.end);
-        let rule_id = &engine.rule_info(m.rule).id;
+    for hit in hits {
+        let (line, column) = positions.of(hit.at.start);
+        let (end_line, end_column) = positions.of(hit.at.end);
+        let rule_id = &engine.rule_info(hit.rule).id;
         let location = Location {
             path: path.to_string(),
             line,
@@ -112,19 +197,19 @@ pub fn findings_for_input(
             end_column,
             commit: None,
             source: SourceKind::File,
-            key_path: None,
-            decoded: Vec::new(),
-            allow: suppress::inline_allow(hay, m.secret.start).and_then(|comment| {
+            key_path: view.key_path(&hit.at),
+            decoded: hit.decoded,
+            allow: suppress::inline_allow(hay, hit.at.start).and_then(|comment| {
                 suppress::allow_reason(comment, rule_id, |id| engine.has_rule(id))
             }),
         };
-        let fingerprint = Fingerprint::of(secret_bytes);
+        let fingerprint = Fingerprint::of(hit.secret);
         if let Some(&i) = by_fingerprint.get(&fingerprint) {
             let existing = &mut out[i];
             if !existing.locations.contains(&location) {
                 existing.locations.push(location);
             }
-            let rule = engine.rule_info(m.rule);
+            let rule = engine.rule_info(hit.rule);
             if rule.outranks(&existing.rule) {
                 existing.rule = rule.clone();
             }
@@ -132,26 +217,22 @@ pub fn findings_for_input(
         }
         let mut key_id = None;
         let mut identifiers = BTreeMap::new();
-        for (name, range) in &m.identifiers {
-            let value = String::from_utf8_lossy(&hay[range.clone()]).into_owned();
-            if name.as_ref() == "key_id" {
+        for (name, bytes) in hit.identifiers {
+            let value = String::from_utf8_lossy(bytes).into_owned();
+            if name == "key_id" {
                 key_id = Some(value);
             } else {
                 identifiers.insert(name.to_string(), value);
             }
         }
-        let lifecycle = lifecycle::inspect(
-            &engine.rule_info(m.rule).id,
-            secret_bytes,
-            key_id.as_deref(),
-            &identifiers,
-        );
+        view.pair(hay, &hit.at, &mut key_id, &mut identifiers);
+        let lifecycle = lifecycle::inspect(rule_id, hit.secret, key_id.as_deref(), &identifiers);
         by_fingerprint.insert(fingerprint, out.len());
         out.push(Finding {
-            rule: engine.rule_info(m.rule).clone(),
+            rule: engine.rule_info(hit.rule).clone(),
             fingerprint,
-            secret: Secret::new(secret_bytes),
-            redacted: redact(secret_bytes),
+            secret: Secret::new(hit.secret),
+            redacted: redact(hit.secret),
             key_id,
             identifiers,
             locations: vec![location],

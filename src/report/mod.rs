@@ -44,6 +44,28 @@ pub struct SkipCounts {
     pub binary: u64,
     pub unreadable: u64,
     pub broken_link: u64,
+    /// Archives or entries a bound on archives stopped (listed in `problems`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_limit: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What the archives found by the walk held.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ArchiveCounts {
+    /// Archives opened, nested ones included.
+    pub opened: u64,
+    /// Their entries scanned as text (also counted in `files_scanned`).
+    pub entries: u64,
+}
+
+impl ArchiveCounts {
+    fn is_empty(&self) -> bool {
+        self.opened == 0 && self.entries == 0
+    }
 }
 
 /// What a history scan read.
@@ -95,6 +117,9 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistorySummary>,
     pub skipped: SkipCounts,
+    /// Archives opened and their entries scanned (absent when there were none).
+    #[serde(skip_serializing_if = "ArchiveCounts::is_empty")]
+    pub archives: ArchiveCounts,
     pub problems: Vec<Problem>,
     /// Findings per status (a finding with two statuses counts under both).
     pub statuses: BTreeMap<Status, u64>,
@@ -104,7 +129,6 @@ pub struct Summary {
 
 impl Summary {
     pub fn skip(&mut self, path: String, reason: &SkipReason) {
-        self.files_skipped += 1;
         let listed = match reason {
             SkipReason::TooLarge { .. } => {
                 self.skipped.too_large += 1;
@@ -122,7 +146,18 @@ impl Summary {
                 self.skipped.broken_link += 1;
                 true
             }
+            SkipReason::ArchiveLimit(_) => {
+                self.skipped.archive_limit += 1;
+                true
+            }
+            SkipReason::ScannedAsArchive { archives, entries } => {
+                // Not a skip: the entries were scanned (and counted as files).
+                self.archives.opened += archives;
+                self.archives.entries += entries;
+                return;
+            }
         };
+        self.files_skipped += 1;
         if listed && self.problems.len() < MAX_LISTED_PROBLEMS {
             self.problems.push(Problem {
                 path,
@@ -140,6 +175,9 @@ impl Summary {
         self.skipped.binary += other.skipped.binary;
         self.skipped.unreadable += other.skipped.unreadable;
         self.skipped.broken_link += other.skipped.broken_link;
+        self.skipped.archive_limit += other.skipped.archive_limit;
+        self.archives.opened += other.archives.opened;
+        self.archives.entries += other.archives.entries;
         for p in other.problems {
             if self.problems.len() < MAX_LISTED_PROBLEMS {
                 self.problems.push(p);

@@ -150,14 +150,16 @@ fn write_finding(
         writeln!(out, "    {}", style.paint("2", reason))?;
     }
     for location in &finding.locations {
-        writeln!(
-            out,
-            "  {}",
-            style.paint(
-                "36",
-                &format!("{}:{}:{}", location.path, location.line, location.column)
-            )
-        )?;
+        let mut place = format!("{}:{}:{}", location.path, location.line, location.column);
+        if let Some(key_path) = &location.key_path {
+            place.push_str(&format!("  {key_path}"));
+        }
+        let mut line = format!("  {}", style.paint("36", &place));
+        if !location.decoded.is_empty() {
+            let layers = format!("(decoded: {})", location.decoded.join(" > "));
+            line.push_str(&format!("  {}", style.paint("2", &layers)));
+        }
+        writeln!(out, "{line}")?;
     }
     writeln!(out)
 }
@@ -183,6 +185,13 @@ pub fn summary_line(s: &Summary) -> String {
         human_bytes(s.bytes_scanned),
         s.duration_ms as f64 / 1000.0,
     );
+    if s.archives.opened > 0 {
+        line.push_str(&format!(
+            " · {} opened ({} scanned)",
+            plural(s.archives.opened, "archive", "archives"),
+            plural(s.archives.entries, "entry", "entries")
+        ));
+    }
     if !s.statuses.is_empty() {
         let counts: Vec<String> = s
             .statuses
@@ -210,6 +219,7 @@ pub fn summary_line(s: &Summary) -> String {
             (k.binary, "binary"),
             (k.unreadable, "unreadable"),
             (k.broken_link, "broken link"),
+            (k.archive_limit, "archive limit"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)

@@ -1,7 +1,8 @@
-//! Where bytes come from: directory trees (with `ignore`'s parallel walker) and standard
-//! input. A source hands each worker thread whole inputs as `(path, bytes)` and reports
-//! what it skipped and why; it never decides what is a secret.
+//! Where bytes come from: directory trees (with `ignore`'s parallel walker), the archives in
+//! them, and standard input. A source hands each worker thread whole inputs as
+//! `(path, bytes)` and reports what it skipped and why; it never decides what is a secret.
 
+pub mod archive;
 pub mod git;
 
 use std::fmt;
@@ -20,10 +21,21 @@ pub const SPRAWL_IGNORE_FILE: &str = ".sprawlignore";
 /// Why an input was not scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    TooLarge { size: u64, limit: u64 },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
     Binary,
     Unreadable(String),
     BrokenLink,
+    /// A bound on archives stopped reading an archive or entry (which bound, in words).
+    ArchiveLimit(String),
+    /// Not a skip: an archive, whose entries were scanned one by one instead of the file
+    /// itself (`archives` opened in all, nested ones included; `entries` scanned as text).
+    ScannedAsArchive {
+        archives: u64,
+        entries: u64,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -35,6 +47,11 @@ impl fmt::Display for SkipReason {
             SkipReason::Binary => f.write_str("binary (NUL byte in the first 8 KiB)"),
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
             SkipReason::BrokenLink => f.write_str("broken symbolic link"),
+            SkipReason::ArchiveLimit(what) => write!(f, "archive limit: {what}"),
+            SkipReason::ScannedAsArchive { archives, entries } => write!(
+                f,
+                "an archive: {entries} entries scanned in {archives} archives"
+            ),
         }
     }
 }
@@ -53,6 +70,10 @@ pub struct WalkOptions {
     pub follow_links: bool,
     pub max_file_size: u64,
     pub threads: usize,
+    /// Open zip, jar, tar, tar.gz and gz files and scan their entries.
+    pub archives: bool,
+    /// The bytes one archive may cost, nested archives included (`--max-archive-size`).
+    pub max_archive_size: u64,
 }
 
 /// One root given on the command line and how its files' paths are shown.
@@ -120,6 +141,9 @@ where
             builder.standard_filters(false).hidden(false);
         }
         let max = options.max_file_size;
+        let archives = options
+            .archives
+            .then(|| archive::Limits::new(options.max_archive_size, max));
         builder.build_parallel().run(|| {
             let mut worker = make_worker();
             let mut buf: Vec<u8> = Vec::new();
@@ -154,7 +178,15 @@ where
                     return WalkState::Continue; // folders, FIFOs, sockets, devices
                 }
                 let path = root.display(entry.path());
-                match read_file(entry.path(), max, &mut buf) {
+                let read = read_file(entry.path(), max, &mut buf);
+                // Archives are binary and may pass --max-file-size: look for one before
+                // skipping the file for either.
+                if let Some(limits) = &archives
+                    && archive::scan_file(entry.path(), &path, &read, &buf, limits, &mut worker)
+                {
+                    return WalkState::Continue;
+                }
+                match read {
                     Ok(()) => worker.visit(Event::Input {
                         path: &path,
                         bytes: &buf,

@@ -1,0 +1,419 @@
+//! Secrets hidden under one or two layers of encoding: base64 (Kubernetes Secret `data:`,
+//! kubeconfig `*-data`, Docker `auth`), percent-encoding (`p%40ss` in a URL) and JSON `\u`
+//! escapes. Each encoded value is decoded and scanned again, with the text before it on its
+//! line as context (so `password: <base64>` is judged as a password), and a finding in it is
+//! located at the encoded value, with `decoded` naming the layers.
+//!
+//! Cost is bounded: one table-driven pass to find candidates, only values long enough to hold
+//! a secret, decoded output that must be text, at most two layers, and at most as many
+//! decoded bytes as the input has.
+
+use std::ops::Range;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use crate::engine::{Engine, RawMatch, Scratch};
+
+/// Shortest base64 value worth decoding: 16 characters hold 12 bytes, a short password.
+const MIN_BASE64: usize = 16;
+/// Longest: a kubeconfig's `client-key-data` is a few KiB; bigger runs are files, not values.
+const MAX_BASE64: usize = 64 << 10;
+/// Layers of encoding undone (a base64 Docker config inside a base64 Kubernetes Secret).
+const MAX_DEPTH: usize = 2;
+/// Bytes of the line before a value that are scanned with it, as the key's context.
+const CONTEXT: usize = 96;
+
+const STANDARD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Byte classes for the candidate pass.
+const LOWER: u8 = 1;
+const UPPER: u8 = 2;
+const DIGIT: u8 = 4;
+const STD: u8 = 8; // + /
+const URL: u8 = 16; // - _
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'a'..=b'z' => LOWER,
+            b'A'..=b'Z' => UPPER,
+            b'0'..=b'9' => DIGIT,
+            b'+' | b'/' => STD,
+            b'-' | b'_' => URL,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// A match found under encoding: where the encoded value is in the input, the decoded
+/// bytes the match refers to, and the layers undone.
+pub struct DecodedMatch {
+    /// The encoded value in the input.
+    pub span: Range<usize>,
+    /// The scanned buffer (context + decoded value) the match's ranges refer to.
+    pub buffer: std::sync::Arc<Vec<u8>>,
+    pub raw: RawMatch,
+    pub encodings: Vec<&'static str>,
+}
+
+/// One value to decode and scan.
+struct Candidate {
+    span: Range<usize>,
+    buffer: Vec<u8>,
+    /// Where the decoded value starts in `buffer` (before it: the key's context).
+    value_start: usize,
+    encodings: Vec<&'static str>,
+    /// A match already reported this very value (its encoded form) as the secret: what
+    /// the decoded value holds, if anything, replaces it.
+    replaces: bool,
+}
+
+/// What decoding found in one input.
+#[derive(Default)]
+pub struct Decoded {
+    pub matches: Vec<DecodedMatch>,
+    /// Secret spans of plain matches that reported an encoded value whose decoded text
+    /// holds a credential: the decoded finding replaces them.
+    pub superseded: Vec<Range<usize>>,
+}
+
+/// Scans the encoded values of `hay` and returns the matches found in their decoded text.
+/// A value inside a plain match's secret is left alone, unless the secret is exactly the
+/// encoded value (a rule for Kubernetes `data:` or Docker `auth` reports the base64 as it
+/// is): then a credential found in it replaces that match.
+pub fn scan_decoded(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    path: &str,
+    hay: &[u8],
+    plain: &[RawMatch],
+) -> Decoded {
+    let mut layer = Layer {
+        engine,
+        path,
+        budget: hay.len(),
+        out: Decoded::default(),
+    };
+    let taken: Vec<Range<usize>> = plain.iter().map(|m| m.secret.clone()).collect();
+    for candidate in candidates(hay, &taken, &mut layer.budget) {
+        let span = candidate.span.clone();
+        let replaces = candidate.replaces;
+        if layer.scan(scratch, candidate, &span, 1) && replaces {
+            layer.out.superseded.push(span);
+        }
+    }
+    layer.out
+}
+
+struct Layer<'e> {
+    engine: &'e Engine,
+    path: &'e str,
+    /// Decoded bytes still allowed for this input.
+    budget: usize,
+    out: Decoded,
+}
+
+impl Layer<'_> {
+    /// Scans one decoded value, and the values encoded inside it while depth allows;
+    /// true when anything was found. Matches are located at `span` of the input.
+    fn scan(
+        &mut self,
+        scratch: &mut Scratch,
+        candidate: Candidate,
+        span: &Range<usize>,
+        depth: usize,
+    ) -> bool {
+        let mut matches = Vec::new();
+        self.engine.scan(&candidate.buffer, scratch, &mut matches);
+        self.engine.drop_excluded_paths(self.path, &mut matches);
+        matches.retain(|m| m.secret.start >= candidate.value_start);
+        let mut found_inside = false;
+        if depth < MAX_DEPTH {
+            let value = &candidate.buffer[candidate.value_start..];
+            let shift = candidate.value_start;
+            let taken: Vec<Range<usize>> = matches
+                .iter()
+                .map(|m| m.secret.start - shift..m.secret.end - shift)
+                .collect();
+            for mut inner in candidates(value, &taken, &mut self.budget) {
+                let replaced = inner
+                    .replaces
+                    .then(|| inner.span.start + shift..inner.span.end + shift);
+                let mut encodings = candidate.encodings.clone();
+                encodings.append(&mut inner.encodings);
+                inner.encodings = encodings;
+                if self.scan(scratch, inner, span, depth + 1) {
+                    found_inside = true;
+                    if let Some(replaced) = replaced {
+                        matches.retain(|m| m.secret != replaced);
+                    }
+                }
+            }
+        }
+        if matches.is_empty() {
+            return found_inside;
+        }
+        let buffer = std::sync::Arc::new(candidate.buffer);
+        for raw in matches {
+            self.out.matches.push(DecodedMatch {
+                span: span.clone(),
+                buffer: buffer.clone(),
+                raw,
+                encodings: candidate.encodings.clone(),
+            });
+        }
+        true
+    }
+}
+
+/// Encoded values of `hay` outside `taken`, decoded, while `budget` (decoded bytes) lasts.
+fn candidates(hay: &[u8], taken: &[Range<usize>], budget: &mut usize) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let mut push = |span: Range<usize>, decoded: Vec<u8>, encoding: &'static str| {
+        let replaces = taken.contains(&span);
+        let overlaps = taken
+            .iter()
+            .any(|t| t.start < span.end && span.start < t.end);
+        if decoded.len() > *budget || overlaps && !replaces {
+            return;
+        }
+        *budget -= decoded.len();
+        let line_start = memchr::memrchr(b'\n', &hay[..span.start]).map_or(0, |i| i + 1);
+        let context_start = line_start.max(span.start.saturating_sub(CONTEXT));
+        let mut buffer = Vec::with_capacity(span.start - context_start + decoded.len() + 1);
+        buffer.extend_from_slice(&hay[context_start..span.start]);
+        let value_start = buffer.len();
+        buffer.extend_from_slice(&decoded);
+        // The closing quote, if any, so `"key": "<value>"` patterns still see their shape.
+        if let Some(&q @ (b'"' | b'\'')) = hay.get(span.end) {
+            buffer.push(q);
+        }
+        out.push(Candidate {
+            span,
+            buffer,
+            value_start,
+            encodings: vec![encoding],
+            replaces,
+        });
+    };
+    base64_values(hay, &mut push);
+    percent_values(hay, &mut push);
+    escaped_values(hay, &mut push);
+    out
+}
+
+/// Runs of base64 characters that decode to text.
+fn base64_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'static str)) {
+    let mut i = 0;
+    while i < hay.len() {
+        if CLASS[hay[i] as usize] == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut seen = 0u8;
+        while i < hay.len() {
+            let c = CLASS[hay[i] as usize];
+            if c == 0 {
+                break;
+            }
+            seen |= c;
+            i += 1;
+        }
+        let mut end = i;
+        while end < hay.len() && end - i < 2 && hay[end] == b'=' {
+            end += 1;
+        }
+        let len = i - start;
+        if !(MIN_BASE64..=MAX_BASE64).contains(&len)
+            || seen & (LOWER | UPPER) != LOWER | UPPER
+            || seen & (DIGIT | STD | URL) == 0 && end == i
+            || seen & STD != 0 && seen & URL != 0
+            || len % 4 == 1
+        {
+            continue;
+        }
+        let text = &hay[start..i];
+        let engine = if seen & URL != 0 {
+            &URL_SAFE
+        } else {
+            &STANDARD
+        };
+        let Ok(decoded) = engine.decode(text) else {
+            continue;
+        };
+        if is_text(&decoded) {
+            push(start..end, decoded, "base64");
+        }
+    }
+}
+
+/// Tokens holding `%XX` escapes (URLs with encoded user info, encoded query values).
+fn percent_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'static str)) {
+    let mut after = 0;
+    for at in memchr::memchr_iter(b'%', hay) {
+        if at < after || !is_escape(hay, at) {
+            continue;
+        }
+        let boundary =
+            |b: u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`');
+        let start = hay[..at]
+            .iter()
+            .rposition(|&b| boundary(b))
+            .map_or(0, |i| i + 1);
+        let end = hay[at..]
+            .iter()
+            .position(|&b| boundary(b))
+            .map_or(hay.len(), |i| at + i);
+        after = end;
+        if end - start > MAX_BASE64 {
+            continue;
+        }
+        let token = &hay[start..end];
+        let mut decoded = Vec::with_capacity(token.len());
+        let mut j = 0;
+        while j < token.len() {
+            if is_escape(token, j) {
+                decoded.push(hex(token[j + 1]) << 4 | hex(token[j + 2]));
+                j += 3;
+            } else {
+                decoded.push(token[j]);
+                j += 1;
+            }
+        }
+        if is_text(&decoded) {
+            push(start..end, decoded, "percent");
+        }
+    }
+}
+
+/// JSON strings with `\uXXXX` escapes (`"p\u0040ss"`); `\n` in PEM blocks is read by the
+/// rules themselves.
+fn escaped_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'static str)) {
+    let mut after = 0;
+    for at in memchr::memmem::find_iter(hay, b"\\u") {
+        if at < after {
+            continue;
+        }
+        let Some(open) = memchr::memrchr(b'"', &hay[..at]) else {
+            continue;
+        };
+        let Some(close) = hay[at..]
+            .iter()
+            .enumerate()
+            .position(|(k, &b)| b == b'"' && hay[at + k - 1] != b'\\')
+            .map(|k| at + k)
+        else {
+            continue;
+        };
+        after = close;
+        let body = &hay[open + 1..close];
+        if body.len() > MAX_BASE64 || body.contains(&b'\n') {
+            continue;
+        }
+        let Ok(text) = serde_json::from_slice::<String>(&hay[open..=close]) else {
+            continue;
+        };
+        push(open + 1..close, text.into_bytes(), "json-escape");
+    }
+}
+
+fn is_escape(hay: &[u8], at: usize) -> bool {
+    hay.get(at) == Some(&b'%')
+        && hay.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+        && hay.get(at + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+fn hex(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Decoded bytes worth scanning: printable text (UTF-8 allowed), no NUL.
+fn is_text(bytes: &[u8]) -> bool {
+    if bytes.len() < 6 {
+        return false;
+    }
+    let printable = bytes
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r') || b >= 0x80)
+        .count();
+    !bytes.contains(&0) && printable * 100 >= bytes.len() * 97 && std::str::from_utf8(bytes).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(hay: &[u8]) -> Vec<(String, String, &'static str)> {
+        let mut budget = hay.len();
+        candidates(hay, &[], &mut budget)
+            .into_iter()
+            .map(|c| {
+                (
+                    String::from_utf8_lossy(&hay[c.span.clone()]).into_owned(),
+                    String::from_utf8_lossy(&c.buffer).into_owned(),
+                    c.encodings[0],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn base64_values_are_decoded_with_their_key_as_context() {
+        let hay = b"data:\n  password: c3VwZXJTM2NyZXQtcGFzc3dvcmQ=\n";
+        let got = found(hay);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "c3VwZXJTM2NyZXQtcGFzc3dvcmQ=");
+        assert_eq!(got[0].1, "  password: superS3cret-password");
+        assert_eq!(got[0].2, "base64");
+    }
+
+    #[test]
+    fn words_binary_and_short_runs_are_not_decoded() {
+        assert!(found(b"getElementsByTagNameAndSomethingElse").is_empty());
+        assert!(found(b"x = aGVsbG8=").is_empty(), "too short");
+        // Random bytes, not text.
+        assert!(found(b"blob: 3q2+7wAAAAAAAP8AAQIDBAUGBwgJCgsMDQ4PEBESExQV").is_empty());
+        assert!(found(b"path: src/main/java/com/Example/Thing.java").is_empty());
+    }
+
+    #[test]
+    fn percent_and_json_escapes() {
+        let got = found(b"url = \"postgres://app:p%40ss%21w0rd-2026@db:5432/app\"");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].2, "percent");
+        assert!(
+            got[0]
+                .1
+                .ends_with("postgres://app:p@ss!w0rd-2026@db:5432/app\"")
+        );
+        let got = found(br#"{"password": "hunter\u00402026secret"}"#);
+        assert_eq!(got[0].2, "json-escape");
+        assert!(got[0].1.ends_with("hunter@2026secret\""));
+    }
+
+    #[test]
+    fn the_budget_bounds_decoded_bytes() {
+        let value = "c3VwZXJTM2NyZXQtcGFzc3dvcmQ=";
+        let hay = format!("a: {value}\nb: {value}\n");
+        let mut budget = 25;
+        assert_eq!(candidates(hay.as_bytes(), &[], &mut budget).len(), 1);
+    }
+}
