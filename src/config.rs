@@ -277,39 +277,8 @@ impl Effective {
                 },
             }
         }
-        let spread = |s: Option<Setting<Vec<PathBuf>>>| -> Vec<Setting<PathBuf>> {
-            s.map(|s| {
-                s.value
-                    .into_iter()
-                    .map(|value| Setting {
-                        value,
-                        source: s.source.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
-        let mut rule_paths = spread(config.rule_paths);
-        rule_paths.extend(cli.rule_paths.into_iter().map(|value| Setting {
-            value,
-            source: Source::CommandLine,
-        }));
-        let mut disabled_rules: Vec<Setting<String>> = config
-            .disabled_rules
-            .map(|s| {
-                s.value
-                    .into_iter()
-                    .map(|value| Setting {
-                        value,
-                        source: s.source.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        disabled_rules.extend(cli.disabled_rules.into_iter().map(|value| Setting {
-            value,
-            source: Source::CommandLine,
-        }));
+        let rule_paths = listed(config.rule_paths, cli.rule_paths);
+        let disabled_rules = listed(config.disabled_rules, cli.disabled_rules);
         let inventory = match (cli.inventory, config.inventory) {
             (Some(path), _) => Setting {
                 value: Some(path),
@@ -345,6 +314,49 @@ impl Effective {
     }
 }
 
+/// A list setting: the file's items, then the command line's, each with its origin.
+fn listed<T>(file: Option<Setting<Vec<T>>>, cli: Vec<T>) -> Vec<Setting<T>> {
+    let mut out: Vec<Setting<T>> = match file {
+        Some(s) => {
+            let source = s.source;
+            s.value
+                .into_iter()
+                .map(|value| Setting {
+                    value,
+                    source: source.clone(),
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    out.extend(cli.into_iter().map(|value| Setting {
+        value,
+        source: Source::CommandLine,
+    }));
+    out
+}
+
+/// `key = [a, b]  # origins` for a list setting (`# default` when empty).
+fn list_line<T>(
+    f: &mut fmt::Formatter<'_>,
+    key: &str,
+    items: &[Setting<T>],
+    show: impl Fn(&T) -> String,
+) -> fmt::Result {
+    let values: Vec<String> = items.iter().map(|i| show(&i.value)).collect();
+    let sources: Vec<String> = items.iter().map(|i| i.source.to_string()).collect();
+    let source = if sources.is_empty() {
+        "default".to_string()
+    } else {
+        sources.join(", ")
+    };
+    writeln!(
+        f,
+        "{:<40} # {source}",
+        format!("{key} = [{}]", values.join(", "))
+    )
+}
+
 /// The built-in defaults (the inventory's is the one found at the repository root).
 #[derive(Debug, Clone)]
 pub struct Defaults {
@@ -364,46 +376,10 @@ impl fmt::Display for Effective {
             writeln!(f, "{:<40} # {source}", format!("{key} = {value}"))
         };
         let quoted = |s: &str| format!("{s:?}");
-        let paths: Vec<String> = self
-            .rule_paths
-            .iter()
-            .map(|p| quoted(&p.value.display().to_string()))
-            .collect();
-        let sources: Vec<String> = self
-            .rule_paths
-            .iter()
-            .map(|p| p.source.to_string())
-            .collect();
-        writeln!(
-            f,
-            "{:<40} # {}",
-            format!("rules = [{}]", paths.join(", ")),
-            if sources.is_empty() {
-                "default".to_string()
-            } else {
-                sources.join(", ")
-            }
-        )?;
-        let disabled: Vec<String> = self
-            .disabled_rules
-            .iter()
-            .map(|d| quoted(&d.value))
-            .collect();
-        let sources: Vec<String> = self
-            .disabled_rules
-            .iter()
-            .map(|d| d.source.to_string())
-            .collect();
-        writeln!(
-            f,
-            "{:<40} # {}",
-            format!("disable_rules = [{}]", disabled.join(", ")),
-            if sources.is_empty() {
-                "default".to_string()
-            } else {
-                sources.join(", ")
-            }
-        )?;
+        list_line(f, "rules", &self.rule_paths, |p| {
+            quoted(&p.display().to_string())
+        })?;
+        list_line(f, "disable_rules", &self.disabled_rules, |d| quoted(d))?;
         let inventory = self
             .inventory
             .value
