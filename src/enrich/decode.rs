@@ -216,32 +216,31 @@ fn candidates(hay: &[u8], taken: &[Range<usize>], budget: &mut usize) -> Vec<Can
 
 /// Runs of base64 characters that decode to text.
 fn base64_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'static str)) {
-    let mut i = 0;
-    while i < hay.len() {
-        if CLASS[hay[i] as usize] == 0 {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut seen = 0u8;
-        while i < hay.len() {
-            let c = CLASS[hay[i] as usize];
-            if c == 0 {
+    let mut at = 0;
+    while let Some(start) = next_long_run(hay, at) {
+        let mut i = start;
+        loop {
+            let ones = alphabet_mask(hay, i).trailing_ones() as usize;
+            i += ones;
+            if ones < 64 {
                 break;
             }
-            seen |= c;
-            i += 1;
         }
+        at = i;
         let mut end = i;
         while end < hay.len() && end - i < 2 && hay[end] == b'=' {
             end += 1;
         }
         let len = i - start;
-        if !(MIN_BASE64..=MAX_BASE64).contains(&len)
-            || seen & (LOWER | UPPER) != LOWER | UPPER
+        if !(MIN_BASE64..=MAX_BASE64).contains(&len) || len % 4 == 1 {
+            continue;
+        }
+        let seen = hay[start..i]
+            .iter()
+            .fold(0, |seen, &b| seen | CLASS[b as usize]);
+        if seen & (LOWER | UPPER) != LOWER | UPPER
             || seen & (DIGIT | STD | URL) == 0 && end == i
             || seen & STD != 0 && seen & URL != 0
-            || len % 4 == 1
         {
             continue;
         }
@@ -258,6 +257,100 @@ fn base64_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'stat
             push(start..end, decoded, "base64");
         }
     }
+}
+
+/// Start of the first run of at least MIN_BASE64 alphabet bytes at or after `from`, where no
+/// run crosses `from` (it is 0 or a byte outside the alphabet). Reads the input 64 bytes at
+/// a time as bit masks (bit k: byte k is in the alphabet), so text made of short words, most
+/// of every input, costs a few operations per byte and no branch per byte.
+fn next_long_run(hay: &[u8], from: usize) -> Option<usize> {
+    const _: () = assert!(MIN_BASE64 == 16, "the shifts below find runs of 16");
+    let mut block = from;
+    let mut low = alphabet_mask(hay, block);
+    while block < hay.len() {
+        let high = alphabet_mask(hay, block + 64);
+        let bits = u128::from(low) | u128::from(high) << 64;
+        // Bit k survives when bits k to k + 15 are all set.
+        let mut long = bits & bits >> 1;
+        long &= long >> 2;
+        long &= long >> 4;
+        long &= long >> 8;
+        // A run starting in this block fits in `bits`; one that started before it was
+        // found there, so the lowest surviving bit is where a run starts.
+        let starts = long as u64;
+        if starts != 0 {
+            return Some(block + starts.trailing_zeros() as usize);
+        }
+        block += 64;
+        low = high;
+    }
+    None
+}
+
+/// Bit k set when `hay[at + k]` is in the base64 alphabets (past the end: unset).
+fn alphabet_mask(hay: &[u8], at: usize) -> u64 {
+    let bytes = hay.get(at..).unwrap_or_default();
+    if let Some(block) = bytes.first_chunk::<64>() {
+        return block_mask(block);
+    }
+    // The tail, padded with zeros (outside the alphabet).
+    let mut block = [0u8; 64];
+    block[..bytes.len()].copy_from_slice(bytes);
+    block_mask(&block)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn block_mask(block: &[u8; 64]) -> u64 {
+    // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, so the
+    // function's only requirement, the target feature, always holds.
+    unsafe { block_mask_sse2(block) }
+}
+
+/// Sixteen bytes classified per compare, and one movemask turns them into bits: this pass
+/// reads every input byte, and byte-at-a-time it cost a fifth of the whole scan.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn block_mask_sse2(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+    let splat = |b: u8| _mm_set1_epi8(b as i8);
+    let mut mask = 0;
+    for (k, sixteen) in block.chunks_exact(16).enumerate() {
+        let (low, high) = sixteen.split_at(8);
+        let word = |eight: &[u8]| i64::from_le_bytes(eight.try_into().unwrap_or_default());
+        let x = _mm_set_epi64x(word(high), word(low));
+        // Signed compares: bytes from 0x80 up are negative and fall outside every range.
+        let folded = _mm_or_si128(x, splat(0x20));
+        let letter = _mm_and_si128(
+            _mm_cmpgt_epi8(folded, splat(b'a' - 1)),
+            _mm_cmplt_epi8(folded, splat(b'z' + 1)),
+        );
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(x, splat(b'0' - 1)),
+            _mm_cmplt_epi8(x, splat(b'9' + 1)),
+        );
+        // 0x2B '+' and 0x2F '/' differ in one bit.
+        let plus_slash = _mm_cmpeq_epi8(_mm_and_si128(x, splat(0xFB)), splat(b'+'));
+        let dash_underscore = _mm_or_si128(
+            _mm_cmpeq_epi8(x, splat(b'-')),
+            _mm_cmpeq_epi8(x, splat(b'_')),
+        );
+        let in_set = _mm_or_si128(
+            _mm_or_si128(letter, digit),
+            _mm_or_si128(plus_slash, dash_underscore),
+        );
+        mask |= u64::from(_mm_movemask_epi8(in_set) as u16) << (16 * k);
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn block_mask(block: &[u8; 64]) -> u64 {
+    block.iter().enumerate().fold(0, |mask, (k, &b)| {
+        mask | u64::from(CLASS[b as usize] != 0) << k
+    })
 }
 
 /// Tokens holding `%XX` escapes (URLs with encoded user info, encoded query values).
@@ -302,25 +395,28 @@ fn percent_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'sta
 /// JSON strings with `\uXXXX` escapes (`"p\u0040ss"`); `\n` in PEM blocks is read by the
 /// rules themselves.
 fn escaped_values(hay: &[u8], push: &mut impl FnMut(Range<usize>, Vec<u8>, &'static str)) {
+    // A JSON string never spans lines, so each search stays on the line of its `\u`: a
+    // file full of unterminated `\u` (a regex literal, minified code) stays linear.
     let mut after = 0;
     for at in memchr::memmem::find_iter(hay, b"\\u") {
         if at < after {
             continue;
         }
-        let Some(open) = memchr::memrchr(b'"', &hay[..at]) else {
+        let line_start = memchr::memrchr(b'\n', &hay[after..at]).map_or(after, |i| after + i + 1);
+        let line_end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |i| at + i);
+        after = line_end;
+        let Some(open) = memchr::memrchr(b'"', &hay[line_start..at]).map(|i| line_start + i) else {
             continue;
         };
-        let Some(close) = hay[at..]
-            .iter()
-            .enumerate()
-            .position(|(k, &b)| b == b'"' && hay[at + k - 1] != b'\\')
+        let Some(close) = memchr::memchr_iter(b'"', &hay[at..line_end])
             .map(|k| at + k)
+            .find(|&k| hay[k - 1] != b'\\')
         else {
             continue;
         };
         after = close;
         let body = &hay[open + 1..close];
-        if body.len() > MAX_BASE64 || body.contains(&b'\n') {
+        if body.len() > MAX_BASE64 {
             continue;
         }
         let Ok(text) = serde_json::from_slice::<String>(&hay[open..=close]) else {
@@ -406,6 +502,47 @@ mod tests {
         );
         let got = found(br#"{"password": "hunter\u00402026secret"}"#);
         assert_eq!(got[0].2, "json-escape");
+        assert!(got[0].1.ends_with("hunter@2026secret\""));
+    }
+
+    #[test]
+    fn runs_are_found_at_every_offset_and_length() {
+        // The candidate pass skips ahead MIN_BASE64 bytes at a time; every placement of a
+        // value among short words and separators must still be seen.
+        let value = "c3VwZXJTM2NyZXQtcGFzc3dvcmQ=";
+        for pad in 0..40 {
+            for filler in ["ab cd ", "x", "abcdefghijklmno ", ""] {
+                let hay = format!("{}{filler}k: {value} tail", "w ".repeat(pad));
+                let got = found(hay.as_bytes());
+                assert_eq!(got.len(), 1, "{hay:?}");
+                assert_eq!(got[0].0, value);
+            }
+        }
+        assert_eq!(found(value.as_bytes()).len(), 1, "the whole input");
+        // 15 characters never qualify, whatever surrounds them.
+        assert!(found(b"k: c3VwZXJTM2NyZXQ k: c3VwZXJTM2NyZXQ").is_empty());
+    }
+
+    #[test]
+    fn block_masks_agree_with_the_class_table() {
+        let all: Vec<u8> = (0..=255).collect();
+        for block in all.chunks_exact(64) {
+            let mask = block_mask(block.try_into().unwrap());
+            for (k, &b) in block.iter().enumerate() {
+                assert_eq!(mask >> k & 1 == 1, CLASS[b as usize] != 0, "{b:#x}");
+            }
+        }
+        // The tail of an input is padded with bytes outside the alphabet.
+        assert_eq!(alphabet_mask(b"xx ab", 0), 0b11011);
+        assert_eq!(alphabet_mask(b"xx ab", 9), 0);
+    }
+
+    #[test]
+    fn unterminated_escapes_do_not_hide_later_strings() {
+        let mut hay = "re = /\\u[0-9a-f]{4}/ \\u00 \\u1\n".repeat(1000);
+        hay.push_str(r#"{"password": "hunter\u00402026secret"}"#);
+        let got = found(hay.as_bytes());
+        assert_eq!(got.len(), 1);
         assert!(got[0].1.ends_with("hunter@2026secret\""));
     }
 

@@ -16,10 +16,10 @@ const MAX_PART: usize = 64 * 1024;
 /// Anything that does not decode to two JSON objects leaves `life` unchanged.
 pub(super) fn inspect(text: &[u8], life: &mut Lifecycle) {
     if text.starts_with(b"ZXlK") {
-        if let Ok(inner) = STANDARD.decode(text.trim_ascii()) {
-            if inner.starts_with(b"eyJ") {
-                inspect(super::trim(&inner), life);
-            }
+        if let Ok(inner) = STANDARD.decode(text.trim_ascii())
+            && inner.starts_with(b"eyJ")
+        {
+            inspect(super::trim(&inner), life);
         }
         return;
     }
