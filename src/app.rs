@@ -17,7 +17,7 @@ use crate::cli::{
 use crate::config::{CommandLine, Config, Defaults, Effective};
 use crate::dates;
 use crate::engine::{Engine, RawMatch, Scratch};
-use crate::enrich::{decode, findings_for_decoded, findings_for_input};
+use crate::enrich::{decode, findings_for_input, structure};
 use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status, Suppressed};
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
@@ -231,29 +231,23 @@ impl<'s, 'a> Worker<'s, 'a> {
 
     /// Match, then turn matches into findings located at `path`.
     fn find(&mut self, path: &str, bytes: &[u8]) -> Vec<Finding> {
-        self.matches.clear();
-        self.shared
-            .engine
-            .scan(bytes, &mut self.scratch, &mut self.matches);
-        if !self.matches.is_empty() {
-            self.shared
-                .engine
-                .drop_excluded_paths(path, &mut self.matches);
-        }
         let engine = self.shared.engine;
+        self.matches.clear();
+        engine.scan(bytes, &mut self.scratch, &mut self.matches);
+        if self.matches.is_empty() {
+            // A Rails master.key holds nothing but hex, so no keyword brings it here.
+            self.matches
+                .extend(structure::scan_by_name(engine, path, bytes));
+        } else {
+            engine.drop_excluded_paths(path, &mut self.matches);
+        }
         let decoded = decode::scan_decoded(engine, &mut self.scratch, path, bytes, &self.matches);
         // A rule that reported an encoded value gives way to what was found decoded in it.
         self.matches
             .retain(|m| !decoded.superseded.contains(&m.secret));
-        let decoded = decoded.matches;
-        let mut found = if self.matches.is_empty() {
-            Vec::new()
-        } else {
-            findings_for_input(engine, path, bytes, &mut self.matches)
-        };
-        if !decoded.is_empty() {
-            found.extend(findings_for_decoded(engine, path, bytes, &decoded));
-        }
+        let (found, configs) =
+            findings_for_input(engine, path, bytes, &mut self.matches, &decoded.matches);
+        self.summary.configs.merge(configs);
         found
     }
 

@@ -149,3 +149,26 @@ fn encoded_noise_stays_silent() {
     let report = scan(tmp.path());
     assert_eq!(report["findings"], serde_json::json!([]));
 }
+
+#[test]
+fn a_password_under_encoding_does_not_replace_a_specific_rule() {
+    // `kubernetes-secret-data` names the base64 value itself; the decoded text is only a
+    // password by its key name, which says less, so the specific finding stands alone.
+    let tmp = tempfile::tempdir().unwrap();
+    let password = STANDARD.encode("L0r8ACrysI+72-vq");
+    std::fs::write(
+        tmp.path().join("secret.yaml"),
+        format!("apiVersion: v1\nkind: Secret\ndata:\n  password: {password}\n"),
+    )
+    .unwrap();
+    let report = scan(tmp.path());
+    assert_eq!(
+        located(&report, "secret.yaml"),
+        [(
+            "kubernetes-secret-data".into(),
+            4,
+            13,
+            serde_json::json!([])
+        )]
+    );
+}

@@ -110,11 +110,26 @@ pub fn scan_decoded(
     for candidate in candidates(hay, &taken, &mut layer.budget) {
         let span = candidate.span.clone();
         let replaces = candidate.replaces;
-        if layer.scan(scratch, candidate, &span, 1) && replaces {
-            layer.out.superseded.push(span);
+        let before = layer.out.matches.len();
+        let found = layer.scan(scratch, candidate, &span, 1);
+        if replaces && found != Found::Nothing {
+            if layer.replaces(found, plain, &span) {
+                layer.out.superseded.push(span);
+            } else {
+                layer.out.matches.truncate(before);
+            }
         }
     }
     layer.out
+}
+
+/// The best of what one decoded value held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Found {
+    Nothing,
+    /// Only generic rules (a password by its key name) matched.
+    Generic,
+    Specific,
 }
 
 struct Layer<'e> {
@@ -126,20 +141,31 @@ struct Layer<'e> {
 }
 
 impl Layer<'_> {
-    /// Scans one decoded value, and the values encoded inside it while depth allows;
-    /// true when anything was found. Matches are located at `span` of the input.
+    /// Whether what was found decoded in a value replaces the matches that reported the
+    /// encoded value itself: a specific credential always does; a generic one only replaces
+    /// generic matches (a `kubernetes-secret-data` match says more than a password guessed
+    /// from the decoded text).
+    fn replaces(&self, found: Found, plain: &[RawMatch], value: &Range<usize>) -> bool {
+        found == Found::Specific
+            || !plain
+                .iter()
+                .any(|m| m.secret == *value && !self.engine.rule_info(m.rule).generic)
+    }
+
+    /// Scans one decoded value, and the values encoded inside it while depth allows, and
+    /// says what it found. Matches are located at `span` of the input.
     fn scan(
         &mut self,
         scratch: &mut Scratch,
         candidate: Candidate,
         span: &Range<usize>,
         depth: usize,
-    ) -> bool {
+    ) -> Found {
         let mut matches = Vec::new();
         self.engine.scan(&candidate.buffer, scratch, &mut matches);
         self.engine.drop_excluded_paths(self.path, &mut matches);
         matches.retain(|m| m.secret.start >= candidate.value_start);
-        let mut found_inside = false;
+        let mut found_inside = Found::Nothing;
         if depth < MAX_DEPTH {
             let value = &candidate.buffer[candidate.value_start..];
             let shift = candidate.value_start;
@@ -154,17 +180,30 @@ impl Layer<'_> {
                 let mut encodings = candidate.encodings.clone();
                 encodings.append(&mut inner.encodings);
                 inner.encodings = encodings;
-                if self.scan(scratch, inner, span, depth + 1) {
-                    found_inside = true;
-                    if let Some(replaced) = replaced {
+                let before = self.out.matches.len();
+                let found = self.scan(scratch, inner, span, depth + 1);
+                if let Some(replaced) = replaced.filter(|_| found != Found::Nothing) {
+                    if self.replaces(found, &matches, &replaced) {
                         matches.retain(|m| m.secret != replaced);
+                    } else {
+                        self.out.matches.truncate(before);
+                        continue;
                     }
                 }
+                found_inside = found_inside.max(found);
             }
         }
         if matches.is_empty() {
             return found_inside;
         }
+        let found_here = if matches
+            .iter()
+            .any(|m| !self.engine.rule_info(m.rule).generic)
+        {
+            Found::Specific
+        } else {
+            Found::Generic
+        };
         let buffer = std::sync::Arc::new(candidate.buffer);
         for raw in matches {
             self.out.matches.push(DecodedMatch {
@@ -174,7 +213,7 @@ impl Layer<'_> {
                 encodings: candidate.encodings.clone(),
             });
         }
-        true
+        found_inside.max(found_here)
     }
 }
 

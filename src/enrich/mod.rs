@@ -99,31 +99,27 @@ struct Hit<'b> {
     decoded: Vec<&'static str>,
 }
 
-/// Turns the raw matches of one input into findings (one per distinct secret in it).
+/// Turns the plain and decoded matches of one input into findings (one per distinct secret),
+/// and says how the input counts among configuration files for the run's summary (read as
+/// structure, or malformed and scanned as text). In a configuration file each location gets
+/// its `key_path`, each finding the identifiers beside it, and the matches of
+/// `config-secret-value` stand only where the structure confirms them
+/// ([`structure::View`]); other files are scanned as text. The structure is read only for
+/// inputs with matches, once.
 pub fn findings_for_input(
     engine: &Engine,
     path: &str,
     hay: &[u8],
     matches: &mut [RawMatch],
-) -> Vec<Finding> {
-    findings_with_structure(engine, path, hay, matches).0
-}
-
-/// [`findings_for_input`], plus how the input counts among configuration files (read as
-/// structure, or malformed and scanned as text) for the run's summary. In a configuration
-/// file, each location gets its `key_path`, each finding the identifiers beside it, and the
-/// matches of `config-secret-value` stand only where the structure confirms them
-/// ([`structure::View`]); other files are scanned as text, as before.
-pub fn findings_with_structure(
-    engine: &Engine,
-    path: &str,
-    hay: &[u8],
-    matches: &mut [RawMatch],
+    decoded: &[decode::DecodedMatch],
 ) -> (Vec<Finding>, structure::ConfigCounts) {
+    if matches.is_empty() && decoded.is_empty() {
+        return (Vec::new(), structure::ConfigCounts::default());
+    }
     matches.sort_by_key(|m| (m.secret.start, m.rule));
     let view = structure::View::new(path, hay);
     let keep = view.judge(engine, hay, matches);
-    let hits = matches
+    let plain = matches
         .iter()
         .zip(keep)
         .filter_map(|(m, keep)| keep.then_some(m))
@@ -137,23 +133,8 @@ pub fn findings_with_structure(
                 .map(|(name, range)| (name.as_ref(), &hay[range.clone()]))
                 .collect(),
             decoded: Vec::new(),
-        })
-        .collect();
-    (
-        findings_from_hits(engine, path, hay, hits, &view),
-        view.counts(),
-    )
-}
-
-/// Findings of the matches found under encodings, located at the encoded values.
-pub fn findings_for_decoded(
-    engine: &Engine,
-    path: &str,
-    hay: &[u8],
-    matches: &[decode::DecodedMatch],
-) -> Vec<Finding> {
-    let view = structure::View::new(path, hay);
-    let hits = matches
+        });
+    let under_encoding = decoded
         .iter()
         .filter(|d| view.keeps_decoded(engine, d.raw.rule))
         .map(|d| Hit {
@@ -167,9 +148,12 @@ pub fn findings_for_decoded(
                 .map(|(name, range)| (name.as_ref(), &d.buffer[range.clone()]))
                 .collect(),
             decoded: d.encodings.clone(),
-        })
-        .collect();
-    findings_from_hits(engine, path, hay, hits, &view)
+        });
+    let hits = plain.chain(under_encoding).collect();
+    (
+        findings_from_hits(engine, path, hay, hits, &view),
+        view.counts(),
+    )
 }
 
 fn findings_from_hits(

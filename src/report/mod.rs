@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::enrich::structure::ConfigCounts;
 use crate::finding::{Status, Suppressed, SuppressionKind};
 use crate::inventory::InventoryReport;
 use crate::suppress::BaselineReport;
@@ -120,6 +121,10 @@ pub struct Summary {
     /// Archives opened and their entries scanned (absent when there were none).
     #[serde(skip_serializing_if = "ArchiveCounts::is_empty")]
     pub archives: ArchiveCounts,
+    /// Configuration files with matches: read as structure, or malformed and scanned as
+    /// text (absent when there were none).
+    #[serde(skip_serializing_if = "ConfigCounts::is_empty")]
+    pub configs: ConfigCounts,
     pub problems: Vec<Problem>,
     /// Findings per status (a finding with two statuses counts under both).
     pub statuses: BTreeMap<Status, u64>,
@@ -178,6 +183,7 @@ impl Summary {
         self.skipped.archive_limit += other.skipped.archive_limit;
         self.archives.opened += other.archives.opened;
         self.archives.entries += other.archives.entries;
+        self.configs.merge(other.configs);
         for p in other.problems {
             if self.problems.len() < MAX_LISTED_PROBLEMS {
                 self.problems.push(p);

@@ -192,6 +192,16 @@ pub fn summary_line(s: &Summary) -> String {
             plural(s.archives.entries, "entry", "entries")
         ));
     }
+    if s.configs.malformed_as_text > 0 {
+        line.push_str(&format!(
+            " · {} scanned as text",
+            plural(
+                s.configs.malformed_as_text,
+                "malformed config file",
+                "malformed config files"
+            )
+        ));
+    }
     if !s.statuses.is_empty() {
         let counts: Vec<String> = s
             .statuses

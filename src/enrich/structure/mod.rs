@@ -80,6 +80,10 @@ pub struct ConfigCounts {
 }
 
 impl ConfigCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == ConfigCounts::default()
+    }
+
     /// Adds the counts of another worker or input.
     pub fn merge(&mut self, other: ConfigCounts) {
         self.structured += other.structured;
