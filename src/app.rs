@@ -303,6 +303,10 @@ impl Visitor for Worker<'_, '_> {
         match event {
             Event::Input { path, bytes } => self.scan_input(path, bytes),
             Event::Skipped { path, reason } => self.summary.skip(path, &reason),
+            Event::Archive { archives, entries } => {
+                self.summary.archives.opened += archives;
+                self.summary.archives.entries += entries;
+            }
         }
     }
 }
@@ -504,10 +508,13 @@ impl Plan {
                 max_file_size: args.max_file_size,
                 max_age_days: args.max_age_days,
                 fail_on: args.fail_on.clone(),
+                archives: args.no_archives.then_some(false),
+                max_archive_size: args.max_archive_size,
             },
             config,
             Defaults {
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
+                max_archive_size: sources::archive::DEFAULT_MAX_ARCHIVE_SIZE,
                 max_age_days: inventory::DEFAULT_MAX_AGE_DAYS,
                 inventory: found_inventory,
             },
@@ -575,7 +582,7 @@ fn search_folders(targets: &Targets) -> Vec<PathBuf> {
     folders
 }
 
-fn walk_options(args: &ScanArgs, max_file_size: u64) -> WalkOptions {
+fn walk_options(args: &ScanArgs, settings: &Effective) -> WalkOptions {
     let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
@@ -584,12 +591,10 @@ fn walk_options(args: &ScanArgs, max_file_size: u64) -> WalkOptions {
     WalkOptions {
         respect_ignore_files: !args.no_ignore,
         follow_links: args.follow,
-        max_file_size,
+        max_file_size: settings.max_file_size.value,
         threads,
-        archives: !args.no_archives,
-        max_archive_size: args
-            .max_archive_size
-            .unwrap_or(sources::archive::DEFAULT_MAX_ARCHIVE_SIZE),
+        archives: settings.archives.value,
+        max_archive_size: settings.max_archive_size.value,
     }
 }
 
@@ -706,7 +711,7 @@ fn collect<'a>(
     stream: Option<&'a mut (dyn Write + Send)>,
     started: Instant,
 ) -> Result<Collected> {
-    let options = walk_options(args, plan.settings.max_file_size.value);
+    let options = walk_options(args, &plan.settings);
     let policy = Policy {
         now: args.now.unwrap_or_else(unix_now),
         max_age_days: plan.settings.max_age_days.value,

@@ -41,6 +41,8 @@ struct RawConfig {
     max_file_size: Option<Spanned<SizeValue>>,
     max_age_days: Option<Spanned<u32>>,
     fail_on: Option<Spanned<Vec<FailOn>>>,
+    archives: Option<Spanned<bool>>,
+    max_archive_size: Option<Spanned<SizeValue>>,
     #[serde(default)]
     allow: Vec<Spanned<RawAllow>>,
 }
@@ -137,6 +139,8 @@ pub struct Config {
     pub max_file_size: Option<Setting<u64>>,
     pub max_age_days: Option<Setting<u32>>,
     pub fail_on: Option<Setting<Vec<FailOn>>>,
+    pub archives: Option<Setting<bool>>,
+    pub max_archive_size: Option<Setting<u64>>,
     pub allows: Vec<Allow>,
 }
 
@@ -172,17 +176,20 @@ impl Config {
         let at = |offset: usize| Source::File(format!("{name}:{}", line_col(text, offset).0));
         let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
 
-        let max_file_size = match raw.max_file_size {
-            None => None,
-            Some(size) => {
-                let start = size.span().start;
-                let bytes = match size.into_inner() {
+        let size =
+            |value: Option<Spanned<SizeValue>>| -> Result<Option<Setting<u64>>, ConfigError> {
+                let Some(value) = value else {
+                    return Ok(None);
+                };
+                let start = value.span().start;
+                let bytes = match value.into_inner() {
                     SizeValue::Bytes(n) => n,
                     SizeValue::Text(t) => parse_size(&t).map_err(|m| invalid(start, m))?,
                 };
-                Some(Setting::at(&at, start, bytes))
-            }
-        };
+                Ok(Some(Setting::at(&at, start, bytes)))
+            };
+        let max_file_size = size(raw.max_file_size)?;
+        let max_archive_size = size(raw.max_archive_size)?;
         if let Some(days) = &raw.max_age_days
             && *days.get_ref() == 0
         {
@@ -223,6 +230,11 @@ impl Config {
                 let start = f.span().start;
                 Setting::at(&at, start, f.into_inner())
             }),
+            archives: raw.archives.map(|a| {
+                let start = a.span().start;
+                Setting::at(&at, start, a.into_inner())
+            }),
+            max_archive_size,
             allows,
         })
     }
@@ -248,6 +260,9 @@ pub struct Effective {
     pub max_file_size: Setting<u64>,
     pub max_age_days: Setting<u32>,
     pub fail_on: Setting<Vec<FailOn>>,
+    /// Open archives and scan their entries.
+    pub archives: Setting<bool>,
+    pub max_archive_size: Setting<u64>,
     pub allows: Vec<Allow>,
 }
 
@@ -260,6 +275,9 @@ pub struct CommandLine {
     pub max_file_size: Option<u64>,
     pub max_age_days: Option<u32>,
     pub fail_on: Vec<FailOn>,
+    /// `Some(false)` with `--no-archives`.
+    pub archives: Option<bool>,
+    pub max_archive_size: Option<u64>,
 }
 
 impl Effective {
@@ -308,6 +326,12 @@ impl Effective {
                 (!cli.fail_on.is_empty()).then_some(cli.fail_on),
                 config.fail_on,
                 vec![FailOn::Any],
+            ),
+            archives: pick(cli.archives, config.archives, true),
+            max_archive_size: pick(
+                cli.max_archive_size,
+                config.max_archive_size,
+                defaults.max_archive_size,
             ),
             allows: config.allows,
         }
@@ -361,6 +385,7 @@ fn list_line<T>(
 #[derive(Debug, Clone)]
 pub struct Defaults {
     pub max_file_size: u64,
+    pub max_archive_size: u64,
     pub max_age_days: u32,
     pub inventory: Option<PathBuf>,
 }
@@ -418,6 +443,18 @@ impl fmt::Display for Effective {
             "fail_on",
             format!("[{}]", fail_on.join(", ")),
             &self.fail_on.source,
+        )?;
+        line(
+            f,
+            "archives",
+            self.archives.value.to_string(),
+            &self.archives.source,
+        )?;
+        line(
+            f,
+            "max_archive_size",
+            self.max_archive_size.value.to_string(),
+            &self.max_archive_size.source,
         )?;
         for allow in &self.allows {
             writeln!(f, "[[allow]]  # {}: {}", allow.origin, allow.reason)?;
@@ -529,10 +566,42 @@ mod tests {
     }
 
     #[test]
+    fn archive_settings_load_and_the_command_line_wins() {
+        let config = parse("archives = false\nmax_archive_size = \"64M\"\n").unwrap();
+        let defaults = Defaults {
+            max_file_size: 1,
+            max_archive_size: 2,
+            max_age_days: 3,
+            inventory: None,
+        };
+        let from_file =
+            Effective::resolve(CommandLine::default(), config.clone(), defaults.clone());
+        assert!(!from_file.archives.value);
+        assert_eq!(from_file.archives.source.to_string(), ".sprawl.toml:1");
+        assert_eq!(from_file.max_archive_size.value, 64 << 20);
+        let cli = CommandLine {
+            max_archive_size: Some(5),
+            ..CommandLine::default()
+        };
+        let effective = Effective::resolve(cli, config, defaults.clone());
+        assert_eq!(effective.max_archive_size.value, 5);
+        assert!(effective.to_string().contains("archives = false"));
+        let default = Effective::resolve(CommandLine::default(), Config::default(), defaults);
+        assert!(default.archives.value);
+        assert_eq!(default.max_archive_size.value, 2);
+        assert!(
+            parse("max_archive_size = \"huge\"\n")
+                .unwrap_err()
+                .starts_with("repo/.sprawl.toml:1:20:")
+        );
+        assert!(parse("archives = \"yes\"\n").is_err());
+    }
+
+    #[test]
     fn mistakes_name_the_line() {
         assert_eq!(
             parse("max_age_days = 60\nfail_onn = [\"any\"]\n").unwrap_err(),
-            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `allow`"
+            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `allow`"
         );
         assert!(
             parse("[[allow]]\npath = \"a/**\"\n")

@@ -389,6 +389,21 @@ fn no_archives_counts_them_as_binary() {
 }
 
 #[test]
+fn the_configuration_file_sets_archive_handling() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.zip", &zip_of(&[("x.env", &env_file())]));
+    write(dir.path(), ".sprawl.toml", b"archives = false\n");
+    let (code, report) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(report["summary"]["skipped"]["binary"], 1);
+    // A budget of a few bytes stops reading the archive: counted and named.
+    write(dir.path(), ".sprawl.toml", b"max_archive_size = 16\n");
+    let (_, report) = scan_json(dir.path(), &[]);
+    assert_eq!(report["summary"]["findings"], 0);
+    assert_eq!(report["summary"]["skipped"]["archive_limit"], 1);
+}
+
+#[test]
 fn the_text_summary_counts_archives() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.zip", &zip_of(&[("x.env", &env_file())]));

@@ -155,12 +155,6 @@ impl Summary {
                 self.skipped.archive_limit += 1;
                 true
             }
-            SkipReason::ScannedAsArchive { archives, entries } => {
-                // Not a skip: the entries were scanned (and counted as files).
-                self.archives.opened += archives;
-                self.archives.entries += entries;
-                return;
-            }
         };
         self.files_skipped += 1;
         if listed && self.problems.len() < MAX_LISTED_PROBLEMS {

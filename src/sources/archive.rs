@@ -232,13 +232,9 @@ fn scan(
         );
     }
     if scanner.archives > 0 {
-        let reason = SkipReason::ScannedAsArchive {
+        scanner.visitor.visit(Event::Archive {
             archives: scanner.archives,
             entries: scanner.scanned,
-        };
-        scanner.visitor.visit(Event::Skipped {
-            path: path.to_string(),
-            reason,
         });
     }
 }
@@ -700,6 +696,7 @@ mod tests {
     struct Seen {
         inputs: Vec<(String, Vec<u8>)>,
         skipped: Vec<(String, SkipReason)>,
+        archives: Option<(u64, u64)>,
     }
 
     impl Visitor for Seen {
@@ -707,6 +704,7 @@ mod tests {
             match event {
                 Event::Input { path, bytes } => self.inputs.push((path.into(), bytes.to_vec())),
                 Event::Skipped { path, reason } => self.skipped.push((path, reason)),
+                Event::Archive { archives, entries } => self.archives = Some((archives, entries)),
             }
         }
     }
@@ -723,10 +721,7 @@ mod tests {
         }
 
         fn counts(&self) -> Option<(u64, u64)> {
-            self.skipped.iter().find_map(|(_, reason)| match reason {
-                SkipReason::ScannedAsArchive { archives, entries } => Some((*archives, *entries)),
-                _ => None,
-            })
+            self.archives
         }
     }
 

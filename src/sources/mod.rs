@@ -30,12 +30,6 @@ pub enum SkipReason {
     BrokenLink,
     /// A bound on archives stopped reading an archive or entry (which bound, in words).
     ArchiveLimit(String),
-    /// Not a skip: an archive, whose entries were scanned one by one instead of the file
-    /// itself (`archives` opened in all, nested ones included; `entries` scanned as text).
-    ScannedAsArchive {
-        archives: u64,
-        entries: u64,
-    },
 }
 
 impl fmt::Display for SkipReason {
@@ -48,18 +42,26 @@ impl fmt::Display for SkipReason {
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
             SkipReason::BrokenLink => f.write_str("broken symbolic link"),
             SkipReason::ArchiveLimit(what) => write!(f, "archive limit: {what}"),
-            SkipReason::ScannedAsArchive { archives, entries } => write!(
-                f,
-                "an archive: {entries} entries scanned in {archives} archives"
-            ),
         }
     }
 }
 
 /// What a source hands a worker.
 pub enum Event<'a> {
-    Input { path: &'a str, bytes: &'a [u8] },
-    Skipped { path: String, reason: SkipReason },
+    Input {
+        path: &'a str,
+        bytes: &'a [u8],
+    },
+    Skipped {
+        path: String,
+        reason: SkipReason,
+    },
+    /// A file read as an archive: its entries came as inputs instead of the file itself
+    /// (`archives` opened in all, nested ones included; `entries` scanned).
+    Archive {
+        archives: u64,
+        entries: u64,
+    },
 }
 
 /// How to walk directory trees.
