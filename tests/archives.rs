@@ -1,10 +1,12 @@
 //! End-to-end tests of archive scanning: the real `sprawl` binary on zip, jar, tar, tar.gz,
 //! tgz and gz files generated here, nested ones, zip bombs, and corrupt ones.
 
-use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+#[path = "common/archives.rs"]
+mod build;
+use build::{gzip, tar_of, zip_of};
 use serde_json::Value;
 
 fn sprawl() -> Command {
@@ -22,35 +24,6 @@ fn token() -> String {
 /// An env file with the token on line 2, column 14.
 fn env_file() -> Vec<u8> {
     format!("# deploy settings\nGITHUB_TOKEN={}\n", token()).into_bytes()
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in entries {
-        out.start_file(*name, options).unwrap();
-        out.write_all(bytes).unwrap();
-    }
-    out.finish().unwrap().into_inner()
-}
-
-fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = tar::Builder::new(Vec::new());
-    for (name, bytes) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        out.append_data(&mut header, name, *bytes).unwrap();
-    }
-    out.into_inner().unwrap()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    out.write_all(bytes).unwrap();
-    out.finish().unwrap()
 }
 
 fn write(dir: &Path, rel: &str, bytes: &[u8]) {

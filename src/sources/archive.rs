@@ -686,10 +686,15 @@ fn claimed_zip_entries(reader: &mut dyn ReadSeek) -> Option<u64> {
     Some(claimed)
 }
 
+/// Archive builders shared with tests/archives.rs.
+#[cfg(test)]
+#[path = "../../tests/common/archives.rs"]
+mod test_archives;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use test_archives::{gzip, tar_of, zip_of};
 
     /// What a scan of one archive handed the visitor.
     #[derive(Default)]
@@ -735,35 +740,6 @@ mod tests {
         let len = bytes.len() as u64;
         scan(name, kind, &mut Cursor::new(bytes), len, &limits, &mut seen);
         seen
-    }
-
-    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, bytes) in entries {
-            out.start_file(*name, options).unwrap();
-            out.write_all(bytes).unwrap();
-        }
-        out.finish().unwrap().into_inner()
-    }
-
-    fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = tar::Builder::new(Vec::new());
-        for (name, bytes) in entries {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            out.append_data(&mut header, name, *bytes).unwrap();
-        }
-        out.into_inner().unwrap()
-    }
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        out.write_all(bytes).unwrap();
-        out.finish().unwrap()
     }
 
     #[test]

@@ -335,11 +335,7 @@ pub(crate) fn unescape(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::View;
-
-    fn path_of(file: &str, text: &str, needle: &str) -> Option<String> {
-        let at = text.find(needle).unwrap();
-        View::new(file, text.as_bytes()).key_path(&(at..at + needle.len()))
-    }
+    use super::super::tests::path_of;
 
     #[test]
     fn json_paths_quote_keys_with_dots() {

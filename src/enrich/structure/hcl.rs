@@ -290,11 +290,7 @@ pub(super) fn index(hay: &[u8], b: &mut Builder) -> Result<(), Malformed> {
 #[cfg(test)]
 mod tests {
     use super::super::View;
-
-    fn path_of(file: &str, text: &str, needle: &str) -> Option<String> {
-        let at = text.find(needle).unwrap();
-        View::new(file, text.as_bytes()).key_path(&(at..at + needle.len()))
-    }
+    use super::super::tests::path_of;
 
     #[test]
     fn blocks_labels_and_attributes() {

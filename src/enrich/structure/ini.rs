@@ -417,11 +417,7 @@ fn toml_key(hay: &[u8], line: Range<usize>) -> Result<(String, usize), Malformed
 #[cfg(test)]
 mod tests {
     use super::super::View;
-
-    fn path_of(file: &str, text: &str, needle: &str) -> Option<String> {
-        let at = text.find(needle).unwrap();
-        View::new(file, text.as_bytes()).key_path(&(at..at + needle.len()))
-    }
+    use super::super::tests::path_of;
 
     #[test]
     fn ini_sections_and_flat_keys() {

@@ -876,8 +876,18 @@ pub fn scan_by_name(engine: &Engine, path: &str, hay: &[u8]) -> Vec<RawMatch> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// The key path that `file`'s structure gives the first `needle` in `text`.
+    pub(in crate::enrich::structure) fn path_of(
+        file: &str,
+        text: &str,
+        needle: &str,
+    ) -> Option<String> {
+        let at = text.find(needle).unwrap();
+        View::new(file, text.as_bytes()).key_path(&(at..at + needle.len()))
+    }
 
     fn confirmed(file: &str, text: &str, value: &str) -> bool {
         let at = text.find(value).unwrap();

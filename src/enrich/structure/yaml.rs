@@ -408,8 +408,7 @@ mod tests {
     use super::super::View;
 
     fn path_of(text: &str, needle: &str) -> Option<String> {
-        let at = text.find(needle).unwrap();
-        View::new("x.yaml", text.as_bytes()).key_path(&(at..at + needle.len()))
+        super::super::tests::path_of("x.yaml", text, needle)
     }
 
     #[test]
