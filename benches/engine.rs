@@ -7,6 +7,8 @@
 //!   without assigning a credential, the worst case for the generic rules;
 //! - `plain`: prose-like text with almost no keyword hits, the best case.
 //!
+//! The `decode` group times the decoding stage alone on the same inputs.
+//!
 //! Run: `cargo bench --bench engine`. Whole-command comparisons with other scanners are in
 //! `benches/compare.py`.
 
@@ -15,6 +17,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sprawl::engine::Engine;
+use sprawl::enrich::decode;
 use sprawl::rules::RuleSet;
 
 const SIZE: usize = 8 << 20;
@@ -73,19 +76,47 @@ fn engine_throughput(c: &mut Criterion) {
     let engine = Engine::new(&set).expect("built-in rules compile");
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
-    for (name, input) in [
-        ("code", own_sources()),
-        ("keyword-dense", keyword_dense()),
-        ("plain", plain()),
+    // A scan runs `config-secret-value` only in configuration files (the worker mutes it
+    // elsewhere); `keyword-dense-as-config` is the same text read as one, its worst case.
+    let config_rule = engine.find_rule("config-secret-value");
+    for (name, input, as_config) in [
+        ("code", own_sources(), false),
+        ("keyword-dense", keyword_dense(), false),
+        ("keyword-dense-as-config", keyword_dense(), true),
+        ("plain", plain(), false),
     ] {
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.bench_function(name, |b| {
             let mut scratch = engine.new_scratch();
+            if let Some(rule) = config_rule {
+                scratch.mute(rule, !as_config);
+            }
             let mut out = Vec::new();
             b.iter(|| {
                 out.clear();
                 engine.scan(black_box(&input), &mut scratch, &mut out);
                 black_box(out.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The decoding stage's own cost on inputs without encoded secrets (what every input pays):
+/// the candidate pass over all bytes, plus decoding and rescanning what looks encoded.
+fn decode_throughput(c: &mut Criterion) {
+    let set = RuleSet::builtin().expect("built-in rules parse");
+    let engine = Engine::new(&set).expect("built-in rules compile");
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(10);
+    for (name, input) in [("code", own_sources()), ("plain", plain())] {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function(name, |b| {
+            let mut scratch = engine.new_scratch();
+            b.iter(|| {
+                let found =
+                    decode::scan_decoded(&engine, &mut scratch, "x", black_box(&input), &[]);
+                black_box(found.matches.len())
             })
         });
     }
@@ -99,5 +130,5 @@ fn engine_build(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, engine_throughput, engine_build);
+criterion_group!(benches, engine_throughput, decode_throughput, engine_build);
 criterion_main!(benches);

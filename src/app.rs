@@ -16,7 +16,7 @@ use crate::cli::{
 };
 use crate::config::{CommandLine, Config, Defaults, Effective};
 use crate::dates;
-use crate::engine::{Engine, RawMatch, Scratch};
+use crate::engine::{Engine, RawMatch, RuleIdx, Scratch};
 use crate::enrich::{decode, findings_for_input, structure};
 use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status, Suppressed};
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
@@ -173,6 +173,8 @@ struct Results {
 struct Worker<'s, 'a> {
     shared: &'s Shared<'a>,
     scratch: Scratch,
+    /// `config-secret-value`, when loaded: its matches stand only in configuration files.
+    config_rule: Option<RuleIdx>,
     matches: Vec<RawMatch>,
     findings: FindingSet,
     summary: Summary,
@@ -184,6 +186,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         Worker {
             shared,
             scratch: shared.engine.new_scratch(),
+            config_rule: shared.engine.find_rule(structure::CONFIG_SECRET_RULE),
             matches: Vec::new(),
             findings: FindingSet::default(),
             summary: Summary::default(),
@@ -233,6 +236,11 @@ impl<'s, 'a> Worker<'s, 'a> {
     fn find(&mut self, path: &str, bytes: &[u8]) -> Vec<Finding> {
         let engine = self.shared.engine;
         self.matches.clear();
+        if let Some(rule) = self.config_rule {
+            // Its keywords are in most code, and it would be dropped there: not run at all.
+            let is_config = structure::detect(path, bytes).is_some();
+            self.scratch.mute(rule, !is_config);
+        }
         engine.scan(bytes, &mut self.scratch, &mut self.matches);
         if self.matches.is_empty() {
             // A Rails master.key holds nothing but hex, so no keyword brings it here.

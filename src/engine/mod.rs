@@ -169,6 +169,19 @@ pub struct Scratch {
     vetoed: Vec<Range<usize>>,
     caches: Vec<Option<meta::Cache>>,
     captures: Vec<Option<Captures>>,
+    /// Rules the caller left out of scans with this scratch (see [`Scratch::mute`]).
+    muted: Vec<bool>,
+}
+
+impl Scratch {
+    /// Leaves `rule` out of the following scans with this scratch (or brings it back): for
+    /// rules whose matches the caller knows it would drop for the input at hand, such as a
+    /// rule that only stands in configuration files.
+    pub fn mute(&mut self, rule: RuleIdx, muted: bool) {
+        if let Some(slot) = self.muted.get_mut(rule.0 as usize) {
+            *slot = muted;
+        }
+    }
 }
 
 pub struct Engine {
@@ -304,7 +317,15 @@ impl Engine {
 
     /// Whether a rule of this id is loaded (`sprawl:allow <rule-id>` comments name one).
     pub fn has_rule(&self, id: &str) -> bool {
-        self.rules.iter().any(|r| r.info.id == id)
+        self.find_rule(id).is_some()
+    }
+
+    /// The loaded rule with this id.
+    pub fn find_rule(&self, id: &str) -> Option<RuleIdx> {
+        self.rules
+            .iter()
+            .position(|r| r.info.id == id)
+            .map(|i| RuleIdx(i as u32))
     }
 
     pub fn rule_info(&self, idx: RuleIdx) -> &Arc<RuleInfo> {
@@ -319,6 +340,7 @@ impl Engine {
             vetoed: Vec::new(),
             caches: (0..self.rules.len()).map(|_| None).collect(),
             captures: (0..self.rules.len()).map(|_| None).collect(),
+            muted: vec![false; self.rules.len()],
         }
     }
 
@@ -362,6 +384,9 @@ impl Engine {
             let pattern = hit.pattern().as_usize();
             for slot in std::iter::once(pattern).chain(self.prefixes[pattern].iter().copied()) {
                 for trigger in &self.triggers[slot] {
+                    if scratch.muted[trigger.rule.0 as usize] {
+                        continue;
+                    }
                     let Some(keyword) = trigger.confirm(hay, hit.start()) else {
                         continue;
                     };

@@ -857,10 +857,7 @@ pub fn scan_by_name(engine: &Engine, path: &str, hay: &[u8]) -> Vec<RawMatch> {
     if end < start + 32 || end - start != 32 || !hay[start..end].iter().all(u8::is_ascii_hexdigit) {
         return Vec::new();
     }
-    let Some(rule) = (0..engine.rule_count())
-        .map(|i| RuleIdx(i as u32))
-        .find(|&r| engine.rule_info(r).id == RAILS_MASTER_KEY_RULE)
-    else {
+    let Some(rule) = engine.find_rule(RAILS_MASTER_KEY_RULE) else {
         return Vec::new();
     };
     if filters::is_placeholder(&hay[start..end]) || filters::shannon_entropy(&hay[start..end]) < 3.0
