@@ -323,17 +323,17 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let (number, unit) = t.split_at(digits_end);
     let number: u64 = number
         .parse()
-        .map_err(|_| format!("'{text}' is not a size (try 25M)"))?;
+        .map_err(|_| "not a size (try 25M)".to_string())?;
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
-        _ => return Err(format!("'{text}': unknown unit (use K, M or G)")),
+        _ => return Err("unknown unit (use K, M or G)".to_string()),
     };
     number
         .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("'{text}' is too large"))
+        .ok_or_else(|| "too large".to_string())
 }
 
 #[cfg(test)]

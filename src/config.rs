@@ -168,7 +168,10 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(text).map_err(|err| {
             let offset = err.span().map_or(0, |s| s.start);
-            invalid(offset, err.message().trim().replace('\n', " "))
+            invalid(
+                offset,
+                crate::enrich::without_values(&err.message().trim().replace('\n', " ")),
+            )
         })?;
         let name = path
             .file_name()

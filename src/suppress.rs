@@ -227,12 +227,9 @@ impl Baseline {
                 path: shown.clone(),
                 line: e.line(),
                 column: e.column(),
-                message: e
-                    .to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
+                message: crate::enrich::without_values(
+                    e.to_string().split(" at line ").next().unwrap_or(""),
+                ),
             })?;
         if file.schema != BASELINE_SCHEMA {
             return Err(BaselineError::Invalid {

@@ -203,7 +203,11 @@ impl Inventory {
             let (line, column) = e
                 .location()
                 .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
-            fail(line, column, saphyr_message(&e))
+            fail(
+                line,
+                column,
+                crate::enrich::without_values(&saphyr_message(&e)),
+            )
         })?;
         if raw.version.value != 1 {
             return Err(at(
