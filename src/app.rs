@@ -1170,18 +1170,21 @@ fn scan_history(
                         return;
                     }
                 };
-                let bytes = blob.content();
-                if git::is_lfs_pointer(bytes) {
+                if git::is_lfs_pointer(blob.content()) {
                     lfs.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                if let Err(reason) = sources::check_text(bytes) {
-                    worker.visit(Event::Skipped {
-                        path: shown,
-                        reason,
-                    });
-                    return;
-                }
+                let bytes = match sources::text_of(blob.content()) {
+                    Ok(bytes) => bytes,
+                    Err(reason) => {
+                        worker.visit(Event::Skipped {
+                            path: shown,
+                            reason,
+                        });
+                        return;
+                    }
+                };
+                let bytes = &*bytes;
                 blobs_scanned.fetch_add(1, Ordering::Relaxed);
                 blob_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 worker.scan_blob(
@@ -1242,11 +1245,14 @@ fn scan_staged(
             });
             continue;
         };
-        let bytes = blob.content();
-        if let Err(reason) = sources::check_text(bytes) {
-            worker.visit(Event::Skipped { path, reason });
-            continue;
-        }
+        let bytes = match sources::text_of(blob.content()) {
+            Ok(bytes) => bytes,
+            Err(reason) => {
+                worker.visit(Event::Skipped { path, reason });
+                continue;
+            }
+        };
+        let bytes = &*bytes;
         worker.summary.files_scanned += 1;
         worker.summary.bytes_scanned += bytes.len() as u64;
         let mut found = worker.find(&path, bytes);

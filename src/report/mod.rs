@@ -48,6 +48,9 @@ pub struct SkipCounts {
     /// Archives or entries a bound on archives stopped (listed in `problems`).
     #[serde(skip_serializing_if = "is_zero")]
     pub archive_limit: u64,
+    /// FIFOs, sockets and devices: never opened (a FIFO would block the scan).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_a_file: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -155,6 +158,10 @@ impl Summary {
                 self.skipped.archive_limit += 1;
                 true
             }
+            SkipReason::NotAFile => {
+                self.skipped.not_a_file += 1;
+                true
+            }
         };
         self.files_skipped += 1;
         if listed && self.problems.len() < MAX_LISTED_PROBLEMS {
@@ -175,6 +182,7 @@ impl Summary {
         self.skipped.unreadable += other.skipped.unreadable;
         self.skipped.broken_link += other.skipped.broken_link;
         self.skipped.archive_limit += other.skipped.archive_limit;
+        self.skipped.not_a_file += other.skipped.not_a_file;
         self.archives.opened += other.archives.opened;
         self.archives.entries += other.archives.entries;
         self.configs.merge(other.configs);

@@ -68,7 +68,11 @@ pub fn write_text(
             "{}",
             style.paint(
                 "2",
-                &format!("skipped {}: {}", problem.path, problem.problem)
+                &format!(
+                    "skipped {}: {}",
+                    printable(&problem.path),
+                    printable(&problem.problem)
+                )
             )
         )?;
     }
@@ -78,21 +82,39 @@ pub fn write_text(
     if let Some(b) = extras.baseline {
         let mut line = format!(
             "baseline {}: {} new, {} known, {} fixed",
-            b.path,
+            printable(&b.path),
             b.new,
             b.known,
             b.fixed.len()
         );
         for fixed in &b.fixed {
-            let at = fixed
-                .locations
-                .first()
-                .map_or(String::new(), |l| format!(" at {}:{}", l.path, l.line));
+            let at = fixed.locations.first().map_or(String::new(), |l| {
+                format!(" at {}:{}", printable(&l.path), l.line)
+            });
             line.push_str(&format!("\n  fixed: {} {}{at}", fixed.rule, fixed.redacted));
         }
         writeln!(out, "{line}")?;
     }
     writeln!(out, "{}", summary_line(summary))
+}
+
+/// A file name or key as the terminal should see it: control characters (a newline in a
+/// file name, an escape sequence a hostile repository planted) are written escaped, so
+/// each place stays on one line and nothing reaches the terminal as a command.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn write_finding(
@@ -150,9 +172,14 @@ fn write_finding(
         writeln!(out, "    {}", style.paint("2", reason))?;
     }
     for location in &finding.locations {
-        let mut place = format!("{}:{}:{}", location.path, location.line, location.column);
+        let mut place = format!(
+            "{}:{}:{}",
+            printable(&location.path),
+            location.line,
+            location.column
+        );
         if let Some(key_path) = &location.key_path {
-            place.push_str(&format!("  {key_path}"));
+            place.push_str(&format!("  {}", printable(key_path)));
         }
         let mut line = format!("  {}", style.paint("36", &place));
         if !location.decoded.is_empty() {
@@ -230,6 +257,7 @@ pub fn summary_line(s: &Summary) -> String {
             (k.unreadable, "unreadable"),
             (k.broken_link, "broken link"),
             (k.archive_limit, "archive limit"),
+            (k.not_a_file, "not a regular file"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)

@@ -618,7 +618,8 @@ impl Scanner<'_, '_> {
             self.open(path, kind, &mut Cursor::new(&inner[..]), len, depth + 1)?;
             return Ok(Flow::Next);
         }
-        if memchr::memchr(0, buf).is_some() {
+        // Known binary from its first bytes: not read further (UTF-16 text has NULs too).
+        if memchr::memchr(0, buf).is_some() && !super::is_utf16_with_bom(buf) {
             self.skip(path, SkipReason::Binary);
             return Ok(Flow::Next);
         }
@@ -633,8 +634,13 @@ impl Scanner<'_, '_> {
             self.skip(path, SkipReason::TooLarge { size, limit: max });
             return Ok(Flow::Next);
         }
-        self.scanned += 1;
-        self.visitor.visit(Event::Input { path, bytes: buf });
+        match super::text_of(buf) {
+            Ok(text) => {
+                self.scanned += 1;
+                self.visitor.visit(Event::Input { path, bytes: &text });
+            }
+            Err(reason) => self.skip(path, reason),
+        }
         Ok(Flow::Next)
     }
 }

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod git;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -30,6 +31,8 @@ pub enum SkipReason {
     BrokenLink,
     /// A bound on archives stopped reading an archive or entry (which bound, in words).
     ArchiveLimit(String),
+    /// A FIFO, socket or device: not opened.
+    NotAFile,
 }
 
 impl fmt::Display for SkipReason {
@@ -40,8 +43,11 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::Binary => f.write_str("binary (NUL byte in the first 8 KiB)"),
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
-            SkipReason::BrokenLink => f.write_str("broken symbolic link"),
+            SkipReason::BrokenLink => {
+                f.write_str("broken symbolic link (its target is missing or a link loop)")
+            }
             SkipReason::ArchiveLimit(what) => write!(f, "archive limit: {what}"),
+            SkipReason::NotAFile => f.write_str("not a regular file (FIFO, socket or device)"),
         }
     }
 }
@@ -176,8 +182,15 @@ where
                     }
                     return WalkState::Continue;
                 }
+                if file_type.is_dir() {
+                    return WalkState::Continue;
+                }
                 if !file_type.is_file() {
-                    return WalkState::Continue; // folders, FIFOs, sockets, devices
+                    worker.visit(Event::Skipped {
+                        path: root.display(entry.path()),
+                        reason: SkipReason::NotAFile,
+                    });
+                    return WalkState::Continue;
                 }
                 let path = root.display(entry.path());
                 let read = read_file(entry.path(), max, &mut buf);
@@ -222,11 +235,55 @@ pub fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), SkipRea
             limit: max,
         });
     }
-    check_text(buf)
+    as_text(buf)
+}
+
+/// Makes a read buffer scannable text in place (see [`text_of`]).
+fn as_text(buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+    if let Cow::Owned(text) = text_of(buf)? {
+        *buf = text;
+    }
+    Ok(())
+}
+
+/// The scannable text of an input: UTF-16 with a byte order mark (as Windows tools write
+/// `.reg`, `.ps1` and some `.config` files) is transcoded to UTF-8, lines intact, so rules
+/// see it; any other input with a NUL byte in its first 8 KiB is binary.
+pub fn text_of(bytes: &[u8]) -> Result<Cow<'_, [u8]>, SkipReason> {
+    if let Some(text) = utf16_with_bom(bytes) {
+        return Ok(Cow::Owned(text.into_bytes()));
+    }
+    check_text(bytes).map(|()| Cow::Borrowed(bytes))
+}
+
+/// Whether `bytes` open with a UTF-16 byte order mark (FF FE 00 00 opens UTF-32 LE).
+pub fn is_utf16_with_bom(bytes: &[u8]) -> bool {
+    matches!(bytes, [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..]) && !bytes.starts_with(&[0xFF, 0xFE, 0, 0])
+}
+
+fn utf16_with_bom(bytes: &[u8]) -> Option<String> {
+    if !is_utf16_with_bom(bytes) {
+        return None;
+    }
+    let little_endian = bytes[0] == 0xFF;
+    let body = &bytes[2..];
+    let units = body.chunks_exact(2).map(|pair| {
+        let pair = [pair[0], pair[1]];
+        if little_endian {
+            u16::from_le_bytes(pair)
+        } else {
+            u16::from_be_bytes(pair)
+        }
+    });
+    Some(
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+    )
 }
 
 /// Refuses binary content, judged like git does.
-pub fn check_text(bytes: &[u8]) -> Result<(), SkipReason> {
+fn check_text(bytes: &[u8]) -> Result<(), SkipReason> {
     let sniff = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
     if memchr::memchr(0, sniff).is_some() {
         return Err(SkipReason::Binary);
@@ -248,7 +305,7 @@ pub fn read_stdin(max: u64, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
             limit: max,
         });
     }
-    check_text(buf)
+    as_text(buf)
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
@@ -297,5 +354,24 @@ mod tests {
         let mut late = vec![b'a'; BINARY_SNIFF_LEN];
         late.push(0);
         assert_eq!(check_text(&late), Ok(()));
+    }
+
+    #[test]
+    fn utf16_with_a_bom_becomes_utf8() {
+        let le: Vec<u8> = [0xFF, 0xFE, b'a', 0, b'\n', 0, 0x3D, 0xD8, 0x00, 0xDE].to_vec();
+        assert_eq!(&*text_of(&le).unwrap(), "a\n\u{1F600}".as_bytes());
+        let be = [0xFE, 0xFF, 0, b'k', 0, b'='];
+        assert_eq!(&*text_of(&be).unwrap(), b"k=");
+        // An odd trailing byte is dropped; a lone surrogate becomes U+FFFD.
+        assert_eq!(&*text_of(&[0xFF, 0xFE, b'a', 0, b'b']).unwrap(), b"a");
+        assert_eq!(
+            &*text_of(&[0xFF, 0xFE, 0x00, 0xD8]).unwrap(),
+            "\u{FFFD}".as_bytes()
+        );
+        // UTF-32 LE is not UTF-16, and stays binary.
+        assert_eq!(
+            text_of(&[0xFF, 0xFE, 0, 0, b'a', 0, 0, 0]),
+            Err(SkipReason::Binary)
+        );
     }
 }

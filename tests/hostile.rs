@@ -1,0 +1,180 @@
+//! Hostile and odd inputs: each is counted or scanned, never a panic or a hang, and the rest
+//! of the scan completes.
+#![cfg(unix)]
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A fake GitHub token with a valid checksum, from the generated fixtures.
+fn token() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/positives/src/config.js");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("ghp_").unwrap();
+    text[start..start + 40].to_string()
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("sprawl")
+        .unwrap()
+        .arg("scan")
+        .arg(dir)
+        .args(["--quiet", "--no-config", "--no-inventory"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = run(dir, &[&["--format", "json"], args].concat());
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (path, line, column) of every place of every finding.
+fn places(report: &Value) -> Vec<(String, u64, u64)> {
+    let mut all: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["locations"].as_array().unwrap().clone())
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap().to_string(),
+                l["line"].as_u64().unwrap(),
+                l["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn env_line() -> String {
+    format!("GITHUB_TOKEN={}\n", token())
+}
+
+#[test]
+fn fifos_link_loops_and_outside_links_are_counted_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let fifo = root.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    symlink("loop-b", root.join("loop-a")).unwrap();
+    symlink("loop-a", root.join("loop-b")).unwrap();
+    // A secret outside the root, reachable only through a link.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join(".env"), env_line()).unwrap();
+    symlink(&outside, root.join("elsewhere")).unwrap();
+    std::fs::write(root.join("app.env"), env_line()).unwrap();
+
+    // Opening the FIFO would block forever: the timeout in `run` fails the test if it does.
+    let report = json(&root, &[]);
+    assert_eq!(places(&report), [("app.env".to_string(), 1, 14)]);
+    let skipped = &report["summary"]["skipped"];
+    assert_eq!(skipped["not_a_file"], 1);
+    assert_eq!(skipped["broken_link"], 2);
+    // --follow reads through the link to the outside folder.
+    let followed = json(&root, &["--follow"]);
+    assert!(
+        places(&followed).contains(&("elsewhere/.env".to_string(), 1, 14)),
+        "{:?}",
+        places(&followed)
+    );
+}
+
+#[test]
+fn deep_folders_odd_names_and_long_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut deep = root.to_path_buf();
+    for _ in 0..100 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("deep.env"), env_line()).unwrap();
+    // A newline and an escape sequence in a file name, and a name that is not UTF-8.
+    std::fs::write(root.join("new\nline\u{1b}[2J.env"), env_line()).unwrap();
+    let invalid = std::ffi::OsStr::from_bytes(b"bad\xffname.env");
+    std::fs::write(root.join(invalid), env_line()).unwrap();
+    // A 5 MB single line with the token at its end.
+    let mut long = "x".repeat(5 << 20);
+    long.push_str(&format!(" {}", token()));
+    std::fs::write(root.join("minified.js"), &long).unwrap();
+
+    let report = json(root, &[]);
+    let found = places(&report);
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(found.contains(&(format!("{}/deep.env", ["d"; 100].join("/")), 1, 14)));
+    assert!(found.contains(&("new\nline\u{1b}[2J.env".to_string(), 1, 14)));
+    assert!(found.contains(&("bad\u{fffd}name.env".to_string(), 1, 14)));
+    assert!(found.contains(&("minified.js".to_string(), 1, (5 << 20) + 2)));
+
+    // The text report escapes control characters: every place stays on one line and no
+    // escape sequence reaches the terminal.
+    let text = String::from_utf8(run(root, &["--color", "never"]).stdout).unwrap();
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("new\\nline\\u{1b}[2J.env:1:14"), "{text}");
+}
+
+#[test]
+fn utf16_files_with_a_byte_order_mark_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("# settings\r\n{}", env_line());
+    let mut le = vec![0xFF, 0xFE];
+    let mut be = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        le.extend(unit.to_le_bytes());
+        be.extend(unit.to_be_bytes());
+    }
+    std::fs::write(dir.path().join("le.ps1"), le).unwrap();
+    std::fs::write(dir.path().join("be.reg"), be).unwrap();
+    let report = json(dir.path(), &[]);
+    assert_eq!(
+        places(&report),
+        [("be.reg".to_string(), 2, 14), ("le.ps1".to_string(), 2, 14)]
+    );
+}
+
+#[test]
+fn a_huge_sparse_file_is_skipped_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = std::fs::File::create(dir.path().join("disk.img")).unwrap();
+    sparse.set_len(10 << 30).unwrap();
+    std::fs::write(dir.path().join("app.env"), env_line()).unwrap();
+    let report = json(dir.path(), &[]);
+    assert_eq!(places(&report), [("app.env".to_string(), 1, 14)]);
+    assert_eq!(report["summary"]["skipped"]["too_large"], 1);
+}
+
+#[test]
+fn an_unreadable_file_is_named_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked.env");
+    std::fs::write(&locked, env_line()).unwrap();
+    std::fs::write(dir.path().join("app.env"), env_line()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_ok() {
+        return; // root reads anything: nothing to test here
+    }
+    let report = json(dir.path(), &[]);
+    assert_eq!(places(&report), [("app.env".to_string(), 1, 14)]);
+    assert_eq!(report["summary"]["skipped"]["unreadable"], 1);
+    assert_eq!(report["summary"]["problems"][0]["path"], "locked.env");
+}
