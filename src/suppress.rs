@@ -222,8 +222,13 @@ impl Baseline {
             path: shown.clone(),
             error: source,
         })?;
+        Baseline::parse(&text, shown)
+    }
+
+    /// Reads a baseline's text; `shown` names it in errors.
+    pub fn parse(text: &str, shown: String) -> Result<Baseline, BaselineError> {
         let file: BaselineFile =
-            serde_json::from_str(&text).map_err(|e| BaselineError::Invalid {
+            serde_json::from_str(text).map_err(|e| BaselineError::Invalid {
                 path: shown.clone(),
                 line: e.line(),
                 column: e.column(),

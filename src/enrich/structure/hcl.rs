@@ -277,6 +277,10 @@ pub(super) fn index(hay: &[u8], b: &mut Builder) -> Result<(), Malformed> {
             }
             Some(_) => {
                 let (span, end) = expression(hay, pos)?;
+                // Nothing read (`)` where a value should be): stop, or the loop never ends.
+                if end == pos {
+                    return Err(Malformed);
+                }
                 if !span.is_empty() {
                     b.leaf(block, seg, span);
                 }
@@ -345,6 +349,8 @@ locals {
             "x = \"unclosed\n",
             "}\n",
             "a = [1, 2\n",
+            // Found by fuzzing (config_files): a `)` where a list value should be looped.
+            "u=[%\u{ff} \n\u{ff})a",
         ] {
             assert_eq!(
                 View::new("x.tf", text.as_bytes())
