@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -24,6 +25,7 @@ use crate::lifecycle;
 use crate::report::{self, Format, HistorySummary, Summary, text};
 use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
+use crate::sources::chunked::Chunk;
 use crate::sources::git::{self, BlobOrigin, CommitInfo, History};
 use crate::sources::{self, Event, Root, SkipReason, Visitor, WalkOptions};
 use crate::suppress::{self, Baseline, BaselineReport, Suppressor};
@@ -201,7 +203,25 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let found = self.find(path, bytes);
+        let found = self.find(path, bytes, None);
+        self.emit(found);
+    }
+
+    /// Scans one chunk of a large input: only the matches it owns, placed in the input.
+    fn scan_chunk(&mut self, path: &str, bytes: &[u8], chunk: &Chunk) {
+        if chunk.first {
+            self.summary.files_scanned += 1;
+            self.shared.files.fetch_add(1, Ordering::Relaxed);
+        }
+        let owned = chunk.owned.len() as u64;
+        self.summary.bytes_scanned += owned;
+        self.shared.bytes.fetch_add(owned, Ordering::Relaxed);
+        let mut found = self.find(path, bytes, Some(&chunk.owned));
+        for location in found.iter_mut().flat_map(|f| &mut f.locations) {
+            (location.line, location.column) = chunk.place(location.line, location.column);
+            (location.end_line, location.end_column) =
+                chunk.place(location.end_line, location.end_column);
+        }
         self.emit(found);
     }
 
@@ -214,7 +234,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let mut found = self.find(&blob.root.display_relative(&first.path), bytes);
+        let mut found = self.find(&blob.root.display_relative(&first.path), bytes, None);
         for finding in &mut found {
             let template = finding.locations[0].clone();
             finding.locations = blob
@@ -232,29 +252,46 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.emit(found);
     }
 
-    /// Match, then turn matches into findings located at `path`.
-    fn find(&mut self, path: &str, bytes: &[u8]) -> Vec<Finding> {
+    /// Match, then turn matches into findings located at `path`. For a chunk of a larger
+    /// input, `owned` is the part whose matches are its own, and the chunk is read as text:
+    /// neither its structure nor its name mean anything on a piece.
+    fn find(&mut self, path: &str, bytes: &[u8], owned: Option<&Range<usize>>) -> Vec<Finding> {
         let engine = self.shared.engine;
         self.matches.clear();
         if let Some(rule) = self.config_rule {
             // Its keywords are in most code, and it would be dropped there: not run at all.
-            let is_config = structure::detect(path, bytes).is_some();
+            let is_config = owned.is_none() && structure::detect(path, bytes).is_some();
             self.scratch.mute(rule, !is_config);
         }
         engine.scan(bytes, &mut self.scratch, &mut self.matches);
+        if let Some(owned) = owned {
+            self.matches.retain(|m| owned.contains(&m.secret.start));
+        }
         if self.matches.is_empty() {
-            // A Rails master.key holds nothing but hex, so no keyword brings it here.
-            self.matches
-                .extend(structure::scan_by_name(engine, path, bytes));
+            if owned.is_none() {
+                // A Rails master.key holds nothing but hex, so no keyword brings it here.
+                self.matches
+                    .extend(structure::scan_by_name(engine, path, bytes));
+            }
         } else {
             engine.drop_excluded_paths(path, &mut self.matches);
         }
-        let decoded = decode::scan_decoded(engine, &mut self.scratch, path, bytes, &self.matches);
+        let mut decoded =
+            decode::scan_decoded(engine, &mut self.scratch, path, bytes, &self.matches);
+        if let Some(owned) = owned {
+            decoded.matches.retain(|d| owned.contains(&d.span.start));
+        }
         // A rule that reported an encoded value gives way to what was found decoded in it.
         self.matches
             .retain(|m| !decoded.superseded.contains(&m.secret));
-        let (found, configs) =
-            findings_for_input(engine, path, bytes, &mut self.matches, &decoded.matches);
+        let (found, configs) = findings_for_input(
+            engine,
+            path,
+            bytes,
+            &mut self.matches,
+            &decoded.matches,
+            owned.is_none(),
+        );
         self.summary.configs.merge(configs);
         found
     }
@@ -310,6 +347,7 @@ impl Visitor for Worker<'_, '_> {
     fn visit(&mut self, event: Event<'_>) {
         match event {
             Event::Input { path, bytes } => self.scan_input(path, bytes),
+            Event::Chunk { path, bytes, chunk } => self.scan_chunk(path, bytes, chunk),
             Event::Skipped { path, reason } => self.summary.skip(path, &reason),
             Event::Archive { archives, entries } => {
                 self.summary.archives.opened += archives;
@@ -590,7 +628,7 @@ fn search_folders(targets: &Targets) -> Vec<PathBuf> {
     folders
 }
 
-fn walk_options(args: &ScanArgs, settings: &Effective) -> WalkOptions {
+fn walk_options(args: &ScanArgs, settings: &Effective, engine: &Engine) -> WalkOptions {
     let threads = args.threads.filter(|&n| n > 0).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
@@ -603,6 +641,7 @@ fn walk_options(args: &ScanArgs, settings: &Effective) -> WalkOptions {
         threads,
         archives: settings.archives.value,
         max_archive_size: settings.max_archive_size.value,
+        chunk_overlap: engine.reach(),
     }
 }
 
@@ -719,7 +758,7 @@ fn collect<'a>(
     stream: Option<&'a mut (dyn Write + Send)>,
     started: Instant,
 ) -> Result<Collected> {
-    let options = walk_options(args, &plan.settings);
+    let options = walk_options(args, &plan.settings, engine);
     let policy = Policy {
         now: args.now.unwrap_or_else(unix_now),
         max_age_days: plan.settings.max_age_days.value,
@@ -755,16 +794,12 @@ fn collect<'a>(
         if targets.stdin {
             let mut worker = Worker::new(&shared);
             let mut buf = Vec::new();
-            match sources::read_stdin(options.max_file_size, &mut buf) {
-                Ok(()) => worker.visit(Event::Input {
-                    path: "<stdin>",
-                    bytes: &buf,
-                }),
-                Err(reason) => worker.visit(Event::Skipped {
-                    path: "<stdin>".into(),
-                    reason,
-                }),
-            }
+            sources::scan_stdin(
+                options.max_file_size,
+                options.chunk_overlap,
+                &mut buf,
+                &mut worker,
+            );
         }
         let worktrees: Vec<Root> = targets
             .roots
@@ -1255,7 +1290,7 @@ fn scan_staged(
         let bytes = &*bytes;
         worker.summary.files_scanned += 1;
         worker.summary.bytes_scanned += bytes.len() as u64;
-        let mut found = worker.find(&path, bytes);
+        let mut found = worker.find(&path, bytes, None);
         for finding in &mut found {
             finding.locations.retain(|l| {
                 file.added_lines

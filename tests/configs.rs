@@ -201,7 +201,7 @@ fn findings_and_counts(engine: &Engine, rel: &str) -> (usize, ConfigCounts) {
     let bytes = std::fs::read(root().join("fixtures/configs").join(rel)).unwrap();
     let mut matches = engine.find_all(&bytes);
     let (findings, counts) =
-        sprawl::enrich::findings_for_input(engine, rel, &bytes, &mut matches, &[]);
+        sprawl::enrich::findings_for_input(engine, rel, &bytes, &mut matches, &[], true);
     (findings.len(), counts)
 }
 

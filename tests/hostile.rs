@@ -178,3 +178,154 @@ fn an_unreadable_file_is_named_and_the_scan_goes_on() {
     assert_eq!(report["summary"]["skipped"]["unreadable"], 1);
     assert_eq!(report["summary"]["problems"][0]["path"], "locked.env");
 }
+
+/// Every (line, column) where `needle` starts in `text`, counted directly.
+fn positions_of(text: &[u8], needle: &[u8]) -> Vec<(u64, u64)> {
+    let mut found = Vec::new();
+    let (mut line, mut column) = (1, 1);
+    for (i, &byte) in text.iter().enumerate() {
+        if text[i..].starts_with(needle) {
+            found.push((line, column));
+        }
+        if byte == b'\n' {
+            (line, column) = (line + 1, 1);
+        } else if (byte as i8) >= -0x40 {
+            column += 1;
+        }
+    }
+    found
+}
+
+/// Text of about `len` bytes in lines of `line_len`, with ` token ` written at each offset.
+fn filler_with_tokens(len: usize, line_len: usize, offsets: &[usize]) -> Vec<u8> {
+    let mut text: Vec<u8> = (0..len)
+        .map(|i| {
+            if i % line_len == line_len - 1 {
+                b'\n'
+            } else {
+                b'x'
+            }
+        })
+        .collect();
+    let planted = format!(" {} ", token());
+    for &at in offsets {
+        text[at..at + planted.len()].copy_from_slice(planted.as_bytes());
+    }
+    text
+}
+
+#[test]
+fn files_larger_than_a_chunk_are_scanned_in_pieces_and_every_secret_is_placed() {
+    use sprawl::sources::chunked::CHUNK_SIZE;
+    let dir = tempfile::tempdir().unwrap();
+    // Tokens (42 bytes with their spaces) across, on and beside both chunk boundaries, and
+    // one near the end.
+    let mut offsets = Vec::new();
+    for (boundary, deltas) in [
+        (CHUNK_SIZE, [-5000isize, -100, -21, 60, 5000]),
+        (2 * CHUNK_SIZE, [-5000, -42, 0, 42, 5000]),
+    ] {
+        offsets.extend(deltas.map(|delta| (boundary as isize + delta) as usize));
+    }
+    let len = 2 * CHUNK_SIZE + (1 << 20);
+    offsets.push(len - 100);
+    // Short lines, one endless line, and a multi-byte character in every line.
+    let lines = filler_with_tokens(len, 100, &offsets);
+    let one_line = filler_with_tokens(len, usize::MAX, &offsets);
+    let mut accented = String::from_utf8(lines.clone())
+        .unwrap()
+        .replace("xx\n", "é\n");
+    accented.truncate(len);
+    std::fs::write(dir.path().join("lines.log"), &lines).unwrap();
+    std::fs::write(dir.path().join("one-line.min.js"), &one_line).unwrap();
+    std::fs::write(dir.path().join("accented.txt"), &accented).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in String::from_utf8(lines.clone()).unwrap().encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    std::fs::write(dir.path().join("utf16.reg"), &utf16).unwrap();
+
+    let report = json(dir.path(), &["--max-file-size", "100M"]);
+    let needle = token();
+    let mut expected = Vec::new();
+    for (name, text) in [
+        ("accented.txt", accented.as_bytes()),
+        ("lines.log", &lines[..]),
+        ("one-line.min.js", &one_line[..]),
+        ("utf16.reg", &lines[..]),
+    ] {
+        let places = positions_of(text, needle.as_bytes());
+        assert_eq!(places.len(), offsets.len(), "{name}");
+        expected.extend(places.into_iter().map(|(l, c)| (name.to_string(), l, c)));
+    }
+    assert_eq!(places(&report), expected);
+    assert_eq!(report["summary"]["files_scanned"], 4);
+
+    // Standard input larger than a chunk is scanned the same way.
+    let out = Command::cargo_bin("sprawl")
+        .unwrap()
+        .args(["scan", "-", "--quiet", "--no-config", "--no-inventory"])
+        .args(["--format", "json", "--max-file-size", "100M"])
+        .write_stdin(lines.clone())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from_stdin: Vec<_> = places(&report)
+        .into_iter()
+        .map(|(_, l, c)| (l, c))
+        .collect();
+    assert_eq!(from_stdin, positions_of(&lines, needle.as_bytes()));
+}
+
+#[test]
+fn files_that_grow_or_vanish_during_the_scan_do_not_stop_it() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("app.env"), env_line()).unwrap();
+    for i in 0..200 {
+        std::fs::write(root.join(format!("churn-{i}.txt")), "x\n".repeat(1000)).unwrap();
+    }
+    let done = AtomicBool::new(false);
+    /// Stops the writers however the scans end, so a failed assertion cannot hang the scope.
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    std::thread::scope(|scope| {
+        // One file keeps growing (past a chunk, to 32 MiB at most); the others are deleted
+        // and written again, over and over.
+        scope.spawn(|| {
+            let mut growing = std::fs::File::create(root.join("growing.log")).unwrap();
+            let mut written = 0;
+            let lines = "growing log line\n".repeat(4 << 10);
+            while !done.load(Ordering::Relaxed) && written < 32 << 20 {
+                if growing.write_all(lines.as_bytes()).is_err() {
+                    break;
+                }
+                written += lines.len();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        });
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                for i in 0..200 {
+                    let path = root.join(format!("churn-{i}.txt"));
+                    let _ = std::fs::remove_file(&path);
+                    let _ = std::fs::write(&path, "x\n".repeat(1000));
+                }
+            }
+        });
+        let _stop = Stop(&done);
+        for _ in 0..3 {
+            let out = run(root, &["--format", "json", "--max-file-size", "1G"]);
+            assert_eq!(out.status.code(), Some(1), "{out:?}");
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(places(&report).contains(&("app.env".to_string(), 1, 14)));
+        }
+    });
+}

@@ -45,5 +45,5 @@ fuzz_target!(|data: &[u8]| {
     engine.scan(hay, &mut scratch, &mut matches);
     let decoded = decode::scan_decoded(engine, &mut scratch, path, hay, &matches);
     matches.retain(|m| !decoded.superseded.contains(&m.secret));
-    let _ = findings_for_input(engine, path, hay, &mut matches, &decoded.matches);
+    let _ = findings_for_input(engine, path, hay, &mut matches, &decoded.matches, true);
 });

@@ -191,6 +191,8 @@ pub struct Engine {
     /// For each automaton pattern, the other patterns that are its prefixes: a leftmost-
     /// longest hit on `secret_key` is also a hit on `secret`.
     prefixes: Vec<Vec<usize>>,
+    /// The most bytes one match and everything its rule looks at around it can span.
+    reach: usize,
 }
 
 impl Engine {
@@ -277,11 +279,27 @@ impl Engine {
                     })?,
             )
         };
+        let reach = set
+            .rules
+            .iter()
+            .zip(&rules)
+            .map(|(rule, compiled)| {
+                let keyword = rule.keywords.iter().map(String::len).max().unwrap_or(0);
+                let companion = compiled
+                    .companion
+                    .as_ref()
+                    .map_or(0, |c| c.within + COMPANION_SPAN_SLACK);
+                compiled.window_before + keyword + compiled.window_after + companion
+            })
+            .max()
+            .unwrap_or(0)
+            + CONTEXT_BEFORE;
         Ok(Engine {
             rules,
             keywords,
             triggers,
             prefixes,
+            reach,
         })
     }
 
@@ -309,6 +327,13 @@ impl Engine {
                     .any(|re| re.is_match(path.as_bytes()))
             })
         });
+    }
+
+    /// How many bytes around a match the engine may read to find it (the longest rule window
+    /// with its keyword, companion and context): inputs scanned in pieces must overlap by at
+    /// least this much for no match to be cut.
+    pub fn reach(&self) -> usize {
+        self.reach
     }
 
     pub fn rule_count(&self) -> usize {

@@ -118,20 +118,25 @@ struct Hit<'b> {
 /// structure, or malformed and scanned as text). In a configuration file each location gets
 /// its `key_path`, each finding the identifiers beside it, and the matches of
 /// `config-secret-value` stand only where the structure confirms them
-/// ([`structure::View`]); other files are scanned as text. The structure is read only for
-/// inputs with matches, once.
+/// ([`structure::View`]); other files, and inputs that are not `whole` (a chunk of a large
+/// file), are scanned as text. The structure is read only for inputs with matches, once.
 pub fn findings_for_input(
     engine: &Engine,
     path: &str,
     hay: &[u8],
     matches: &mut [RawMatch],
     decoded: &[decode::DecodedMatch],
+    whole: bool,
 ) -> (Vec<Finding>, structure::ConfigCounts) {
     if matches.is_empty() && decoded.is_empty() {
         return (Vec::new(), structure::ConfigCounts::default());
     }
     matches.sort_by_key(|m| (m.secret.start, m.rule));
-    let view = structure::View::new(path, hay);
+    let view = if whole {
+        structure::View::new(path, hay)
+    } else {
+        structure::View::plain()
+    };
     let keep = view.judge(engine, hay, matches);
     let plain = matches
         .iter()

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use tar::EntryType;
 
-use super::{BINARY_SNIFF_LEN, Event, SkipReason, Visitor};
+use super::{BINARY_SNIFF_LEN, Contents, Event, SkipReason, Visitor};
 
 /// `--max-archive-size` when not given: the decompressed bytes one archive found by the walk
 /// may cost, nested archives included. Large enough for a fat Spring Boot jar or a release
@@ -143,18 +143,18 @@ fn is_tarball_name(name: &str) -> bool {
 /// A walked file, if it is an archive: opens it and hands its entries to `visitor`, and
 /// returns true; returns false for any other file, which the walk then reports as before.
 /// `read` and `contents` are what [`super::read_file`] made of the file: its bytes when it
-/// was text or binary, nothing when it was larger than `--max-file-size` (an archive that
-/// large is read from disk, entry by entry).
+/// was text or binary, nothing when it was larger than a chunk or `--max-file-size` (an
+/// archive that large is read from disk, entry by entry).
 pub fn scan_file(
     file: &Path,
     path: &str,
-    read: &Result<(), SkipReason>,
+    read: &Result<Contents, SkipReason>,
     contents: &[u8],
     limits: &Limits,
     visitor: &mut dyn Visitor,
 ) -> bool {
     match read {
-        Ok(()) | Err(SkipReason::Binary) => {
+        Ok(Contents::Whole) | Err(SkipReason::Binary) => {
             let mut reader = Cursor::new(contents);
             let Some(kind) = recognise(path, contents, &mut reader) else {
                 return false;
@@ -163,7 +163,7 @@ pub fn scan_file(
             scan(path, kind, &mut reader, len, limits, visitor);
             true
         }
-        Err(SkipReason::TooLarge { size, .. }) => {
+        Ok(Contents::TooLargeToHold { size }) | Err(SkipReason::TooLarge { size, .. }) => {
             let Ok(handle) = File::open(file) else {
                 return false;
             };
@@ -716,6 +716,7 @@ mod tests {
                 Event::Input { path, bytes } => self.inputs.push((path.into(), bytes.to_vec())),
                 Event::Skipped { path, reason } => self.skipped.push((path, reason)),
                 Event::Archive { archives, entries } => self.archives = Some((archives, entries)),
+                Event::Chunk { path, .. } => panic!("archive entries are whole: {path}"),
             }
         }
     }

@@ -3,15 +3,18 @@
 //! `(path, bytes)` and reports what it skipped and why; it never decides what is a secret.
 
 pub mod archive;
+pub mod chunked;
 pub mod git;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use ignore::{WalkBuilder, WalkState};
+
+use chunked::{CHUNK_SIZE, Chunk, Utf16Reader};
 
 /// Binary files are recognised by a NUL byte in their first 8 KiB, as git and ripgrep do.
 const BINARY_SNIFF_LEN: usize = 8 * 1024;
@@ -58,6 +61,12 @@ pub enum Event<'a> {
         path: &'a str,
         bytes: &'a [u8],
     },
+    /// A piece of an input too large to read whole.
+    Chunk {
+        path: &'a str,
+        bytes: &'a [u8],
+        chunk: &'a Chunk,
+    },
     Skipped {
         path: String,
         reason: SkipReason,
@@ -82,6 +91,8 @@ pub struct WalkOptions {
     pub archives: bool,
     /// The bytes one archive may cost, nested archives included (`--max-archive-size`).
     pub max_archive_size: u64,
+    /// How much chunks of large files overlap: the engine's reach.
+    pub chunk_overlap: usize,
 }
 
 /// One root given on the command line and how its files' paths are shown.
@@ -201,12 +212,25 @@ where
                 {
                     return WalkState::Continue;
                 }
-                match read {
-                    Ok(()) => worker.visit(Event::Input {
-                        path: &path,
-                        bytes: &buf,
-                    }),
-                    Err(reason) => worker.visit(Event::Skipped { path, reason }),
+                let read = match read {
+                    Ok(Contents::Whole) => {
+                        worker.visit(Event::Input {
+                            path: &path,
+                            bytes: &buf,
+                        });
+                        Ok(())
+                    }
+                    Ok(Contents::TooLargeToHold { .. }) => File::open(entry.path())
+                        .map_err(|e| SkipReason::Unreadable(e.to_string()))
+                        .and_then(|file| {
+                            // `take` bounds a file that grows while it is read.
+                            let file = file.take(max);
+                            chunked::scan(file, &path, options.chunk_overlap, &mut buf, &mut worker)
+                        }),
+                    Err(reason) => Err(reason),
+                };
+                if let Err(reason) = read {
+                    worker.visit(Event::Skipped { path, reason });
                 }
                 WalkState::Continue
             })
@@ -214,8 +238,18 @@ where
     }
 }
 
-/// Reads a whole file into `buf`, refusing oversized and binary files.
-pub fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+/// What [`read_file`] made of a file it may scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// The whole file is in the buffer, as text.
+    Whole,
+    /// Longer than [`CHUNK_SIZE`]: nothing was read; it is scanned in chunks.
+    TooLargeToHold { size: u64 },
+}
+
+/// Reads a whole file into `buf`, refusing oversized and binary files, and leaving files
+/// longer than a chunk unread.
+pub fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<Contents, SkipReason> {
     buf.clear();
     let file = File::open(path).map_err(|e| SkipReason::Unreadable(e.to_string()))?;
     let size = file
@@ -225,17 +259,14 @@ pub fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), SkipRea
     if size > max {
         return Err(SkipReason::TooLarge { size, limit: max });
     }
-    // `take` bounds a file that grows while we read it.
-    file.take(max + 1)
+    if size > CHUNK_SIZE as u64 {
+        return Ok(Contents::TooLargeToHold { size });
+    }
+    // `take` bounds a file that grows while we read it: what grew past a chunk is not read.
+    file.take(CHUNK_SIZE as u64)
         .read_to_end(buf)
         .map_err(|e| SkipReason::Unreadable(e.to_string()))?;
-    if buf.len() as u64 > max {
-        return Err(SkipReason::TooLarge {
-            size: buf.len() as u64,
-            limit: max,
-        });
-    }
-    as_text(buf)
+    as_text(buf).map(|()| Contents::Whole)
 }
 
 /// Makes a read buffer scannable text in place (see [`text_of`]).
@@ -265,21 +296,10 @@ fn utf16_with_bom(bytes: &[u8]) -> Option<String> {
     if !is_utf16_with_bom(bytes) {
         return None;
     }
-    let little_endian = bytes[0] == 0xFF;
-    let body = &bytes[2..];
-    let units = body.chunks_exact(2).map(|pair| {
-        let pair = [pair[0], pair[1]];
-        if little_endian {
-            u16::from_le_bytes(pair)
-        } else {
-            u16::from_be_bytes(pair)
-        }
-    });
-    Some(
-        char::decode_utf16(units)
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect(),
-    )
+    let mut text = String::with_capacity(bytes.len());
+    // Reading from memory cannot fail, and the reader writes UTF-8 only.
+    let _ = Utf16Reader::new(&bytes[2..], bytes[0] == 0xFF).read_to_string(&mut text);
+    Some(text)
 }
 
 /// Refuses binary content, judged like git does.
@@ -291,21 +311,41 @@ fn check_text(bytes: &[u8]) -> Result<(), SkipReason> {
     Ok(())
 }
 
-/// Reads standard input whole (bounded by the same size limit as files).
-pub fn read_stdin(max: u64, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+/// Scans standard input: whole when it fits in a chunk, in chunks otherwise. Past the size
+/// limit of files nothing is read, and the input is also counted as too large.
+pub fn scan_stdin(max: u64, overlap: usize, buf: &mut Vec<u8>, visitor: &mut dyn Visitor) {
+    const PATH: &str = "<stdin>";
     buf.clear();
-    std::io::stdin()
-        .lock()
-        .take(max + 1)
+    let mut stdin = std::io::stdin().lock().take(max);
+    let scanned = (&mut stdin)
+        .take(CHUNK_SIZE as u64 + 1)
         .read_to_end(buf)
-        .map_err(|e| SkipReason::Unreadable(e.to_string()))?;
-    if buf.len() as u64 > max {
-        return Err(SkipReason::TooLarge {
-            size: buf.len() as u64,
-            limit: max,
+        .map_err(|e| SkipReason::Unreadable(e.to_string()))
+        .and_then(|_| {
+            if buf.len() <= CHUNK_SIZE {
+                as_text(buf)?;
+                visitor.visit(Event::Input {
+                    path: PATH,
+                    bytes: buf,
+                });
+                return Ok(());
+            }
+            let head = Cursor::new(std::mem::take(buf));
+            chunked::scan(head.chain(&mut stdin), PATH, overlap, buf, visitor)
+        })
+        .and_then(|()| match stdin.into_inner().read(&mut [0u8; 1]) {
+            Ok(1) => Err(SkipReason::TooLarge {
+                size: max + 1,
+                limit: max,
+            }),
+            _ => Ok(()),
+        });
+    if let Err(reason) = scanned {
+        visitor.visit(Event::Skipped {
+            path: PATH.into(),
+            reason,
         });
     }
-    as_text(buf)
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {

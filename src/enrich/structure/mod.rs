@@ -190,6 +190,13 @@ impl View {
         View { state }
     }
 
+    /// A view of an input read as text only.
+    pub fn plain() -> View {
+        View {
+            state: State::Plain,
+        }
+    }
+
     /// How this input counts in the summary.
     pub fn counts(&self) -> ConfigCounts {
         match self.state {
