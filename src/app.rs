@@ -1243,9 +1243,13 @@ fn scan_history(
     }
     // Commits and trees that could not be read are named too; the scan went on without them.
     let mut worker = Worker::new(shared);
+    let repository = match root.display_relative("") {
+        shown if shown.is_empty() => ".".to_string(),
+        shown => shown,
+    };
     for id in &history.unreadable {
         worker.visit(Event::Skipped {
-            path: root.display_relative(""),
+            path: repository.clone(),
             reason: SkipReason::Unreadable(format!("git object {id}: corrupt or missing")),
         });
     }

@@ -3,23 +3,13 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, token};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command as Process;
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-/// A fake GitHub token with a valid checksum, from the generated fixtures.
-fn token() -> String {
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/positives/src/config.js"),
-    )
-    .unwrap();
-    let start = text.find("ghp_").unwrap();
-    text[start..start + 40].to_string()
-}
 
 fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
     common::git(dir, dir, args, date)

@@ -84,15 +84,22 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
     };
     let mut walk = topological_walk(repo).map_err(fail)?;
     // Every ref, whatever it points at: tags may point at tags; refs at blobs are skipped.
+    let mut tips = Vec::new();
     for reference in repo.references().map_err(fail)?.flatten() {
         if let Ok(commit) = reference.peel_to_commit() {
+            tips.push(commit.id());
             let _ = walk.push(commit.id());
         }
     }
+    // libgit2's walk gives up at the first missing or corrupt commit; the commits around
+    // it are still worth scanning.
+    let order = walk
+        .collect::<Result<Vec<Oid>, _>>()
+        .unwrap_or_else(|_| tolerant_walk(repo, &tips));
 
     let mut seen_trees: HashSet<Oid> = HashSet::new();
-    let mut blob_index: HashMap<Oid, usize> = HashMap::new();
-    for oid in walk {
+    let mut blob_index = BlobIndex::default();
+    for oid in order {
         let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
         };
@@ -125,7 +132,7 @@ fn walk_new_trees(
     prefix: &str,
     commit: usize,
     seen_trees: &mut HashSet<Oid>,
-    blob_index: &mut HashMap<Oid, usize>,
+    blob_index: &mut BlobIndex,
     history: &mut History,
 ) {
     for entry in tree.iter() {
@@ -169,8 +176,12 @@ pub fn read_range(repo: &Repository, range: &str, shown: &str) -> Result<History
     };
     let mut walk = topological_walk(repo).map_err(fail)?;
     walk.push_range(range).map_err(fail)?;
-    let mut blob_index: HashMap<Oid, usize> = HashMap::new();
+    let mut blob_index = BlobIndex::default();
     for oid in walk {
+        let Ok(oid) = oid else {
+            history.unreadable.push("revision walk".into());
+            continue;
+        };
         let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
         };
@@ -262,6 +273,31 @@ fn topological_walk(repo: &Repository) -> Result<git2::Revwalk<'_>, git2::Error>
     Ok(walk)
 }
 
+/// The commits reachable from `tips`, parents before children, walked one by one: a commit
+/// that cannot be read is left out (and named later, when it is read again) instead of
+/// ending the walk.
+fn tolerant_walk(repo: &Repository, tips: &[Oid]) -> Vec<Oid> {
+    let mut order = Vec::new();
+    let mut visited: HashSet<Oid> = HashSet::new();
+    // (commit, whether its parents are already on the stack above it)
+    let mut stack: Vec<(Oid, bool)> = tips.iter().rev().map(|&tip| (tip, false)).collect();
+    while let Some((oid, expanded)) = stack.pop() {
+        if expanded {
+            order.push(oid);
+            continue;
+        }
+        if !visited.insert(oid) {
+            continue;
+        }
+        stack.push((oid, true));
+        if let Ok(commit) = repo.find_commit(oid) {
+            let parents = commit.parent_ids().filter(|p| !visited.contains(p));
+            stack.extend(parents.map(|p| (p, false)));
+        }
+    }
+    order
+}
+
 fn adds_content(status: git2::Delta) -> bool {
     matches!(
         status,
@@ -279,13 +315,9 @@ fn delta_path(file: &git2::DiffFile<'_>) -> String {
 /// unreadable one is named in `history.unreadable` and skipped.
 fn read_commit<'r>(
     repo: &'r Repository,
-    oid: Result<Oid, git2::Error>,
+    oid: Oid,
     history: &mut History,
 ) -> Option<(usize, git2::Commit<'r>)> {
-    let Ok(oid) = oid else {
-        history.unreadable.push("revision walk".into());
-        return None;
-    };
     let Ok(commit) = repo.find_commit(oid) else {
         history.unreadable.push(oid.to_string());
         return None;
@@ -310,19 +342,41 @@ fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
 /// Notes that `commit` carried blob `id` at `path`, unless that (blob, path) is known.
 fn record_blob(
     history: &mut History,
-    blob_index: &mut HashMap<Oid, usize>,
+    blob_index: &mut BlobIndex,
     id: Oid,
     path: String,
     commit: usize,
 ) {
-    let slot = *blob_index.entry(id).or_insert_with(|| {
+    let slot = *blob_index.slots.entry(id).or_insert_with(|| {
         history.blobs.push((id, Vec::new()));
         history.blobs.len() - 1
     });
     let origins = &mut history.blobs[slot].1;
-    if !origins.iter().any(|o| o.path == path) {
+    let known = if origins.len() < BlobIndex::SCANNED_PATHS {
+        origins.iter().any(|o| o.path == path)
+    } else {
+        let paths = blob_index
+            .paths
+            .entry(slot)
+            .or_insert_with(|| origins.iter().map(|o| o.path.clone()).collect());
+        !paths.insert(path.clone())
+    };
+    if !known {
         origins.push(BlobOrigin { commit, path });
     }
+}
+
+/// Where each blob's origins are, and, for blobs at many paths (one file copied into a
+/// million folders), a set of those paths: a scan of the list each time was quadratic.
+#[derive(Default)]
+struct BlobIndex {
+    slots: HashMap<Oid, usize>,
+    paths: HashMap<usize, HashSet<String>>,
+}
+
+impl BlobIndex {
+    /// Up to this many paths, looking through the list is cheaper than a set.
+    const SCANNED_PATHS: usize = 16;
 }
 
 /// Orders blobs for reading and records the blobs of HEAD's tree.

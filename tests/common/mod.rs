@@ -72,3 +72,15 @@ impl Repo {
         self.git(&["rev-parse", "HEAD"], date).trim().to_string()
     }
 }
+
+/// A fake GitHub token with a valid checksum, from the generated fixtures.
+#[allow(dead_code)] // each test crate uses its own subset
+pub fn token() -> String {
+    let text = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/positives/src/config.js"),
+    )
+    .unwrap();
+    let start = text.find("ghp_").unwrap();
+    text[start..start + 40].to_string()
+}
