@@ -329,3 +329,35 @@ fn files_that_grow_or_vanish_during_the_scan_do_not_stop_it() {
         }
     });
 }
+
+#[test]
+fn a_large_inventory_loads() {
+    // 60,000 credentials, about 420,000 YAML nodes: past the YAML parser's default budget of
+    // 250,000, which is for bombs, not for large organisations. (A 50 MB inventory of
+    // 272,000 entries loads in 4 s with the release build.)
+    let dir = tempfile::tempdir().unwrap();
+    let mut text =
+        String::from("version: 1\nowners:\n  - {id: team, status: active}\ncredentials:\n");
+    for i in 0..60_000 {
+        text.push_str(&format!(
+            "  - id: cred-{i}\n    owner: team\n    match: {{fingerprint: \"sha256:{i:064x}\"}}\n    created: 2025-12-20\n"
+        ));
+        if i % 5 == 0 {
+            text.push_str(&format!(
+                "  - id: glob-{i}\n    owner: team\n    match: {{rule: slack, path: \"svc{i}/**\"}}\n"
+            ));
+        }
+    }
+    let file = dir.path().join("sprawl-inventory.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::cargo_bin("sprawl")
+        .unwrap()
+        .args(["inventory", "check", "--now", "2026-01-01T00:00:00Z"])
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(stdout.contains("72000 credentials"), "{stdout}");
+}

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -67,7 +67,9 @@ pub enum Selector {
     /// A rule id, provider or kind, optionally only at paths matching a glob.
     Rule {
         rule: String,
-        path: Option<(String, GlobMatcher)>,
+        /// A set of one glob: unlike a lone matcher, a set needs no regex for the common
+        /// shapes (`dir/**`, `*.ext`, literals), which is what keeps a 50 MB inventory small.
+        path: Option<(String, GlobSet)>,
     },
 }
 
@@ -199,16 +201,17 @@ impl Inventory {
         if text.trim().is_empty() {
             return Err(fail(1, 1, "empty inventory: expected `version: 1`".into()));
         }
-        let raw: RawInventory = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
-            fail(
-                line,
-                column,
-                crate::enrich::without_values(&saphyr_message(&e)),
-            )
-        })?;
+        let raw: RawInventory = serde_saphyr::from_str_with_options(text, yaml_options(text))
+            .map_err(|e| {
+                let (line, column) = e
+                    .location()
+                    .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+                fail(
+                    line,
+                    column,
+                    crate::enrich::without_values(&saphyr_message(&e)),
+                )
+            })?;
         if raw.version.value != 1 {
             return Err(at(
                 &raw.version.referenced,
@@ -401,6 +404,19 @@ impl Inventory {
 }
 
 /// The bare message of a YAML error (its location is reported separately).
+/// The parser's limits, grown with the file: its defaults (250,000 nodes) refuse an honest
+/// inventory of a large organisation (a 50 MB file has about 2 million), while what makes
+/// a YAML bomb, alias expansion, stays bounded by the default alias and replay limits.
+fn yaml_options(text: &str) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = budget.max_nodes.max(text.len() / 2);
+    budget.max_events = budget.max_events.max(text.len());
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(text.len());
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 fn saphyr_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
@@ -475,7 +491,11 @@ fn selector(raw: Spanned<RawMatch>) -> Result<Selector, SelectorError> {
                 .literal_separator(true)
                 .build()
                 .map_err(|e| (p.referenced, format!("path: {}", e.kind())))?;
-            Some((p.value, glob.compile_matcher()))
+            let set = GlobSetBuilder::new()
+                .add(glob)
+                .build()
+                .map_err(|e| (p.referenced, format!("path: {}", e.kind())))?;
+            Some((p.value, set))
         }
     };
     Ok(Selector::Rule { rule, path })
