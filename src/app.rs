@@ -34,10 +34,24 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// Makes glibc's malloc give buffers of 4 MiB and more back to the system when they are
+/// freed. By default its threshold for that rises to 32 MiB after the first large free,
+/// and every worker thread's arena then keeps the memory of the largest inputs it has seen:
+/// a history scan with 16 workers peaked at 515 MB instead of 326 MB (`benches/memory.py`).
+fn return_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tuning value of the allocator; it runs before any other
+    // thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+    }
+}
+
 /// `--max-file-size` when neither the command line nor the configuration sets it.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
 
 pub fn run(cli: Cli) -> Result<u8> {
+    return_large_buffers();
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
