@@ -37,7 +37,9 @@ pub const EXIT_ERROR: u8 = 2;
 /// Makes glibc's malloc give buffers of 4 MiB and more back to the system when they are
 /// freed. By default its threshold for that rises to 32 MiB after the first large free,
 /// and every worker thread's arena then keeps the memory of the largest inputs it has seen:
-/// a history scan with 16 workers peaked at 515 MB instead of 326 MB (`benches/memory.py`).
+/// a history scan with 16 workers peaked at 515 MB instead of 396 MB (`benches/memory.py`).
+/// It costs a history scan about 10 % (each large blob is mapped afresh), and with a few
+/// workers the arenas keep little, so it is only done for many.
 fn return_large_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tuning value of the allocator; it runs before any other
@@ -47,11 +49,13 @@ fn return_large_buffers() {
     }
 }
 
+/// Worker threads from which freed large buffers go back to the system.
+const MANY_WORKERS: usize = 4;
+
 /// `--max-file-size` when neither the command line nor the configuration sets it.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
 
 pub fn run(cli: Cli) -> Result<u8> {
-    return_large_buffers();
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
@@ -773,6 +777,9 @@ fn collect<'a>(
     started: Instant,
 ) -> Result<Collected> {
     let options = walk_options(args, &plan.settings, engine);
+    if options.threads > MANY_WORKERS {
+        return_large_buffers();
+    }
     let policy = Policy {
         now: args.now.unwrap_or_else(unix_now),
         max_age_days: plan.settings.max_age_days.value,
