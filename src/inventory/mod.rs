@@ -403,7 +403,6 @@ impl Inventory {
     }
 }
 
-/// The bare message of a YAML error (its location is reported separately).
 /// The parser's limits, grown with the file: its defaults (250,000 nodes) refuse an honest
 /// inventory of a large organisation (a 50 MB file has about 2 million), while what makes
 /// a YAML bomb, alias expansion, stays bounded by the default alias and replay limits.
@@ -417,6 +416,7 @@ fn yaml_options(text: &str) -> serde_saphyr::Options {
     options
 }
 
+/// The bare message of a YAML error (its location is reported separately).
 fn saphyr_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
