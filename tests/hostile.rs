@@ -2,21 +2,17 @@
 //! of the scan completes.
 #![cfg(unix)]
 
+mod common;
+
+use common::{locations, token};
+
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-/// A fake GitHub token with a valid checksum, from the generated fixtures.
-fn token() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/positives/src/config.js");
-    let text = std::fs::read_to_string(path).unwrap();
-    let start = text.find("ghp_").unwrap();
-    text[start..start + 40].to_string()
-}
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::cargo_bin("sprawl")
@@ -42,11 +38,7 @@ fn json(dir: &Path, args: &[&str]) -> Value {
 
 /// (path, line, column) of every place of every finding.
 fn places(report: &Value) -> Vec<(String, u64, u64)> {
-    let mut all: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|f| f["locations"].as_array().unwrap().clone())
+    let mut all: Vec<_> = locations(report)
         .map(|l| {
             (
                 l["path"].as_str().unwrap().to_string(),

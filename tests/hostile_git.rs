@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Repo, token};
+use common::{Repo, locations, token};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,11 +35,7 @@ fn scan(path: &Path, extra: &[&str]) -> (i32, Value) {
 
 /// (path, commit) of every place of every finding.
 fn places(report: &Value) -> Vec<(String, String)> {
-    let mut all: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|f| f["locations"].as_array().unwrap().clone())
+    let mut all: Vec<_> = locations(report)
         .map(|l| {
             let commit = l["commit"].as_str().unwrap_or("").to_string();
             (l["path"].as_str().unwrap().to_string(), commit)

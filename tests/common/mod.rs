@@ -84,3 +84,13 @@ pub fn token() -> String {
     let start = text.find("ghp_").unwrap();
     text[start..start + 40].to_string()
 }
+
+/// Every place of every finding in a JSON report.
+#[allow(dead_code)] // each test crate uses its own subset
+pub fn locations(report: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["locations"].as_array().unwrap())
+}
