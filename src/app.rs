@@ -1,6 +1,6 @@
 //! Wires the stages together for each subcommand. The only place that uses `anyhow`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::Range;
@@ -27,7 +27,7 @@ use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
 use crate::sources::chunked::Chunk;
 use crate::sources::git::{self, BlobOrigin, CommitInfo, History};
-use crate::sources::{self, Event, Root, SkipReason, Visitor, WalkOptions};
+use crate::sources::{self, Event, ProjectPaths, Root, SkipReason, Visitor, WalkOptions};
 use crate::suppress::{self, Baseline, BaselineReport, Suppressor};
 
 pub const EXIT_CLEAN: u8 = 0;
@@ -244,6 +244,8 @@ impl<'s, 'a> Worker<'s, 'a> {
     }
 
     /// Scans one git blob and reports each finding at every (commit, path) that introduced it.
+    /// In a range, a place counts only on lines its commit added, and only when the files
+    /// that commit changed did not already hold the secret (moved, not added).
     fn scan_blob(&mut self, bytes: &[u8], blob: &HistoryBlob<'_>) {
         let Some(first) = blob.origins.first() else {
             return;
@@ -254,20 +256,79 @@ impl<'s, 'a> Worker<'s, 'a> {
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let mut found = self.find(&blob.root.display_relative(&first.path), bytes, None);
         for finding in &mut found {
-            let template = finding.locations[0].clone();
-            finding.locations = blob
-                .origins
-                .iter()
-                .map(|origin| Location {
-                    path: blob.root.display_relative(&origin.path),
-                    commit: Some(blob.commits[origin.commit].id.clone()),
-                    source: SourceKind::Git,
-                    ..template.clone()
-                })
-                .collect();
+            let places = std::mem::take(&mut finding.locations);
+            let mut locations = Vec::new();
+            for origin in blob.origins {
+                // History: one place per origin (the secret's first in the blob). A range:
+                // each place on a line the commit added.
+                let chosen: Vec<&Location> = match origin.added_lines {
+                    None => places.first().into_iter().collect(),
+                    Some(_) => places
+                        .iter()
+                        .filter(|p| origin.adds(p.line, p.end_line))
+                        .collect(),
+                };
+                if chosen.is_empty() {
+                    continue;
+                }
+                if origin.added_lines.is_some() {
+                    let before = blob
+                        .before
+                        .get(&origin.commit)
+                        .map_or(&[][..], Vec::as_slice);
+                    if self.held_before(blob.repo, before, finding, &places) {
+                        continue;
+                    }
+                }
+                for place in chosen {
+                    locations.push(Location {
+                        path: blob.root.display_relative(&origin.path),
+                        commit: Some(blob.commits[origin.commit].id.clone()),
+                        source: SourceKind::Git,
+                        ..place.clone()
+                    });
+                }
+            }
+            finding.locations = locations;
             finding.in_worktree = Some(blob.in_head);
         }
+        found.retain(|f| !f.locations.is_empty());
         self.emit(found);
+    }
+
+    /// Whether one of the blobs `before` (what the changed files held before a commit or a
+    /// staged change) already holds the finding's secret: in clear, or, for a secret found
+    /// under an encoding, as the engine finds it there.
+    fn held_before(
+        &mut self,
+        repo: &git2::Repository,
+        before: &[git2::Oid],
+        finding: &Finding,
+        places: &[Location],
+    ) -> bool {
+        let secret = finding.secret.expose();
+        let decoded = places.iter().any(|p| !p.decoded.is_empty());
+        before.iter().any(|oid| {
+            let Ok(blob) = repo.find_blob(*oid) else {
+                return false;
+            };
+            let Ok(text) = sources::text_of(blob.content()) else {
+                return false;
+            };
+            if memchr::memmem::find(&text, secret).is_some() {
+                return true;
+            }
+            // Reading the old version must not count it among the run's configuration files.
+            let counts = self.summary.configs;
+            let path = places.first().map_or("", |p| p.path.as_str()).to_string();
+            let held = decoded
+                && self
+                    .find(&path, &text, None)
+                    .iter()
+                    .any(|f| f.fingerprint == finding.fingerprint);
+            self.summary.configs = counts;
+            held
+        })
     }
 
     /// Match, then turn matches into findings located at `path`. For a chunk of a larger
@@ -359,6 +420,10 @@ struct HistoryBlob<'h> {
     commits: &'h [CommitInfo],
     origins: &'h [BlobOrigin],
     in_head: bool,
+    /// The worker's handle on the repository, to read what a range's commits replaced.
+    repo: &'h git2::Repository,
+    /// See [`History::before`].
+    before: &'h HashMap<usize, Vec<git2::Oid>>,
 }
 
 impl Visitor for Worker<'_, '_> {
@@ -564,6 +629,9 @@ impl Plan {
         } else {
             find_inventory(&folders)
         };
+        // Where the inventory's path globs start: the folder it was found in by default,
+        // else (named with --inventory or in .sprawl.toml) the scanned repository's root.
+        let (found_file, found_in) = found_inventory.unzip();
         let settings = Effective::resolve(
             CommandLine {
                 rule_paths: Vec::new(),
@@ -580,15 +648,32 @@ impl Plan {
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
                 max_archive_size: sources::archive::DEFAULT_MAX_ARCHIVE_SIZE,
                 max_age_days: inventory::DEFAULT_MAX_AGE_DAYS,
-                inventory: found_inventory,
+                inventory: found_file.clone(),
             },
         );
+        // Inventory globs and baseline paths name places in the project they describe, not
+        // in the folder scanned: a scan of `docs/` sees `conf.py` where they say `docs/conf.py`.
+        let changes_only = args.staged || args.range.is_some() || args.since.is_some();
+        let project_paths =
+            |project: &Path| ProjectPaths::new(&targets.roots, project, changes_only);
         let inventory = match (&settings.inventory.value, args.no_inventory) {
-            (Some(path), false) => Some(Inventory::load(path)?),
+            (Some(path), false) => {
+                let mut inventory = Inventory::load(path)?;
+                let project = match (&found_in, &found_file) {
+                    (Some(folder), Some(found)) if found == path => folder.clone(),
+                    _ => scanned_project(&folders),
+                };
+                inventory.paths = Some(project_paths(&project));
+                Some(inventory)
+            }
             _ => None,
         };
         let baseline = match &args.baseline {
-            Some(path) => Some(Baseline::load(path)?),
+            Some(path) => {
+                let mut baseline = Baseline::load(path)?;
+                baseline.paths = Some(project_paths(&folder_of(path)));
+                Some(baseline)
+            }
             None => None,
         };
         Ok(Plan {
@@ -621,6 +706,27 @@ impl Plan {
             allows: &self.settings.allows,
             baseline: self.baseline.as_ref(),
         }
+    }
+}
+
+/// The repository root of the first scanned folder (the last search folder of a root is its
+/// repository's root), else that folder.
+fn scanned_project(folders: &[PathBuf]) -> PathBuf {
+    let first = folders
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    git::discover(&first)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .unwrap_or(first)
+}
+
+/// The folder holding a file (`.` for a bare file name).
+fn folder_of(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -663,13 +769,14 @@ fn walk_options(args: &ScanArgs, settings: &Effective, engine: &Engine) -> WalkO
     }
 }
 
-/// The first default inventory file in the search folders.
-fn find_inventory(folders: &[PathBuf]) -> Option<PathBuf> {
+/// The first default inventory file in the search folders, and the folder it was found in.
+fn find_inventory(folders: &[PathBuf]) -> Option<(PathBuf, PathBuf)> {
     folders.iter().find_map(|base| {
         inventory::DEFAULT_NAMES
             .iter()
             .map(|name| base.join(name))
             .find(|candidate| candidate.is_file())
+            .map(|file| (file, base.clone()))
     })
 }
 
@@ -862,6 +969,9 @@ fn collect<'a>(
             .flatten()
             .chain(submodules.iter().map(|(_, r)| r));
         date_findings(&mut found, all, policy.now);
+        for repo in repos.iter().flatten().filter(|r| r.range) {
+            date_from_full_history(&mut found, repo, &options);
+        }
         summary.history = Some(history_summary);
     }
     let mut findings = found.into_sorted();
@@ -1004,9 +1114,10 @@ fn init_inventory(args: RecordArgs) -> Result<u8> {
     let folders = search_folders(&resolve_targets(std::slice::from_ref(&args.path))?);
     let output = match &args.output {
         Some(path) => path.clone(),
-        None => {
-            find_inventory(&folders).unwrap_or_else(|| args.path.join(inventory::DEFAULT_NAMES[0]))
-        }
+        None => find_inventory(&folders).map_or_else(
+            || args.path.join(inventory::DEFAULT_NAMES[0]),
+            |(file, _)| file,
+        ),
     };
     // Read the existing inventory first: a malformed one stops here, untouched.
     let existing = if output.exists() {
@@ -1059,8 +1170,14 @@ fn create_baseline(args: RecordArgs) -> Result<u8> {
         .output
         .clone()
         .unwrap_or_else(|| args.path.join(".sprawl-baseline.json"));
-    let (_, collected) = record_scan(&args)?;
-    let doc = Baseline::document(&collected.findings);
+    let (targets, collected) = record_scan(&args)?;
+    // A baseline's paths are relative to the folder holding it, which scans then map to.
+    let project = ProjectPaths::new(&targets.roots, &folder_of(&output), false);
+    let doc = Baseline::document(&collected.findings, |shown| {
+        project
+            .project_path(shown)
+            .unwrap_or_else(|| shown.to_string())
+    });
     let text = serde_json::to_string_pretty(&doc).context("baseline")? + "\n";
     write_whole(&output, &text)?;
     println!(
@@ -1093,7 +1210,7 @@ struct GitSources {
     /// Checked-out submodules' histories (`--recurse-submodules`), under their paths.
     submodules: Vec<(Root, OpenRepo)>,
     /// What is staged in each root's repository (`--staged`).
-    staged: Vec<(Root, git2::Repository, Vec<git::StagedFile>)>,
+    staged: Vec<(Root, git2::Repository, git::Staged)>,
 }
 
 fn open_git_sources(args: &ScanArgs, targets: &Targets) -> Result<GitSources> {
@@ -1104,10 +1221,12 @@ fn open_git_sources(args: &ScanArgs, targets: &Targets) -> Result<GitSources> {
         git2::opts::strict_hash_verification(false);
         git2::opts::enable_caching(false);
     }
-    let range = args
-        .range
-        .clone()
-        .or_else(|| args.since.as_ref().map(|rev| format!("{rev}..HEAD")));
+    // The flag as typed names the range in errors.
+    let range = match (&args.range, &args.since) {
+        (Some(range), _) => Some((range.clone(), format!("--range {range}"))),
+        (None, Some(rev)) => Some((format!("{rev}..HEAD"), format!("--since {rev}"))),
+        (None, None) => None,
+    };
     let repos: Vec<Option<OpenRepo>> = targets
         .roots
         .iter()
@@ -1115,16 +1234,20 @@ fn open_git_sources(args: &ScanArgs, targets: &Targets) -> Result<GitSources> {
             if !args.history && range.is_none() {
                 return Ok(None);
             }
-            let repo = git::open(&root.path)?;
+            // The repository holding the folder, and the part of it the folder is.
+            let repo = git::discover(&root.path)?;
+            let scope = git::Scope::of(&repo, &root.path);
             let shown = root.path.display().to_string();
             let history = match &range {
-                Some(range) => git::read_range(&repo, range, &shown)?,
-                None => git::read_history(&repo, &shown)?,
+                Some((range, given)) => git::read_range(&repo, range, &scope, given)?,
+                None => git::read_history(&repo, &scope, &shown)?,
             };
             Ok(Some(OpenRepo {
                 git_dir: repo.path().to_path_buf(),
                 // A range scan is about what the range added: the work tree is not part of it.
                 scan_worktree: range.is_none() && !args.no_worktree && !repo.is_bare(),
+                range: range.is_some(),
+                scope,
                 history,
             }))
         })
@@ -1139,14 +1262,14 @@ fn open_git_sources(args: &ScanArgs, targets: &Targets) -> Result<GitSources> {
             }
         }
     }
-    let staged: Vec<(Root, git2::Repository, Vec<git::StagedFile>)> = if args.staged {
+    let staged: Vec<(Root, git2::Repository, git::Staged)> = if args.staged {
         targets
             .roots
             .iter()
             .map(|root| {
                 let repo = git::discover(&root.path)?;
-                let files = git::read_staged(&repo, &root.path.display().to_string())?;
-                Ok((root.clone(), repo, files))
+                let staged = git::read_staged(&repo, &root.path.display().to_string())?;
+                Ok((root.clone(), repo, staged))
             })
             .collect::<Result<_>>()?
     } else {
@@ -1163,6 +1286,10 @@ fn open_git_sources(args: &ScanArgs, targets: &Targets) -> Result<GitSources> {
 struct OpenRepo {
     git_dir: PathBuf,
     scan_worktree: bool,
+    /// A range (`--range`, `--since`): what its commits added, not the whole history.
+    range: bool,
+    /// The part of the repository scanned (the folder given, inside its work tree).
+    scope: git::Scope,
     history: History,
 }
 
@@ -1250,6 +1377,8 @@ fn scan_history(
                         commits: &history.commits,
                         origins,
                         in_head: history.head_blobs.contains(oid),
+                        repo: handle,
+                        before: &history.before,
                     },
                 );
             },
@@ -1286,15 +1415,11 @@ fn scan_history(
 }
 
 /// Scans the staged version of each staged file and keeps what lies on the lines the
-/// change adds: a pre-commit hook answers for this commit, not for the file's past.
-fn scan_staged(
-    shared: &Shared<'_>,
-    root: &Root,
-    repo: &git2::Repository,
-    files: &[git::StagedFile],
-) {
+/// change adds and was not already in HEAD's version of the files it changes: a pre-commit
+/// hook answers for this commit, not for the file's past.
+fn scan_staged(shared: &Shared<'_>, root: &Root, repo: &git2::Repository, staged: &git::Staged) {
     let mut worker = Worker::new(shared);
-    for file in files {
+    for file in &staged.files {
         let path = root.display_relative(&file.path);
         let Ok(blob) = repo.find_blob(file.blob) else {
             worker.visit(Event::Skipped {
@@ -1317,11 +1442,15 @@ fn scan_staged(
         worker.summary.bytes_scanned += bytes.len() as u64;
         let mut found = worker.find(&path, bytes, None);
         for finding in &mut found {
-            finding.locations.retain(|l| {
-                file.added_lines
-                    .iter()
-                    .any(|added| *added.start() <= l.end_line && l.line <= *added.end())
-            });
+            let places = finding.locations.clone();
+            finding
+                .locations
+                .retain(|l| git::touches(&file.added_lines, l.line, l.end_line));
+            if !finding.locations.is_empty()
+                && worker.held_before(repo, &staged.before, finding, &places)
+            {
+                finding.locations.clear();
+            }
             for location in &mut finding.locations {
                 location.source = SourceKind::Staged;
             }
@@ -1384,13 +1513,16 @@ fn collect_submodules(root: &Root, out: &mut Vec<(Root, OpenRepo)>) -> Result<()
             path: root.path.join(module.path()),
             display_prefix: root.display_relative(&rel),
         };
-        let history = git::read_history(&sub, &sub_root.path.display().to_string())?;
+        let scope = git::Scope::default();
+        let history = git::read_history(&sub, &scope, &sub_root.path.display().to_string())?;
         let nested = sub_root.clone();
         out.push((
             sub_root,
             OpenRepo {
                 git_dir: sub.path().to_path_buf(),
                 scan_worktree: false,
+                range: false,
+                scope,
                 history,
             },
         ));
@@ -1404,6 +1536,15 @@ fn corrupt_object(path: String, oid: git2::Oid, err: &git2::Error) -> Event<'sta
     Event::Skipped {
         path,
         reason: SkipReason::Unreadable(format!("git object {oid}: {}", err.message())),
+    }
+}
+
+fn seen(c: &CommitInfo) -> Seen {
+    Seen {
+        commit: c.id.clone(),
+        date: dates::rfc3339_utc(c.time),
+        author: c.author.clone(),
+        time: c.time,
     }
 }
 
@@ -1457,14 +1598,8 @@ fn date_findings<'r>(
                 }
             }
         }
-        let as_seen = |c: &CommitInfo| Seen {
-            commit: c.id.clone(),
-            date: dates::rfc3339_utc(c.time),
-            author: c.author.clone(),
-            time: c.time,
-        };
-        finding.first_seen = first.map(as_seen);
-        finding.last_seen = last.map(as_seen);
+        finding.first_seen = first.map(seen);
+        finding.last_seen = last.map(seen);
         finding.age_days = first.map(|c| (now - c.time).max(0) / 86_400);
         if finding
             .locations
@@ -1474,6 +1609,53 @@ fn date_findings<'r>(
             finding.in_worktree = Some(true);
         } else if finding.in_worktree.is_none() {
             finding.in_worktree = Some(false);
+        }
+    }
+}
+
+/// A range scan sees only the range's commits, but a secret it reports may be older: copied
+/// from a file committed years ago. Its first_seen then comes from the repository's whole
+/// history (as far as the clone has it): every blob is searched for the secrets found, and
+/// the earliest commit that introduced one holding it wins. This runs only when a range
+/// scan found something, so a clean pull request costs nothing more.
+fn date_from_full_history(found: &mut FindingSet, repo: &OpenRepo, options: &WalkOptions) {
+    let ids: HashSet<&str> = repo.history.commits.iter().map(|c| c.id.as_str()).collect();
+    let mut dated: Vec<&mut Finding> = found
+        .iter_mut()
+        .filter(|f| {
+            f.locations
+                .iter()
+                .any(|l| l.commit.as_deref().is_some_and(|c| ids.contains(c)))
+        })
+        .collect();
+    if dated.is_empty() {
+        return;
+    }
+    let Ok(handle) = git2::Repository::open(&repo.git_dir) else {
+        return;
+    };
+    let shown = repo.git_dir.display().to_string();
+    let Ok(full) = git::read_history(&handle, &repo.scope, &shown) else {
+        return;
+    };
+    let secrets: Vec<Vec<u8>> = dated.iter().map(|f| f.secret.expose().to_vec()).collect();
+    let needles: Vec<&[u8]> = secrets.iter().map(Vec::as_slice).collect();
+    let commits = git::commits_containing(
+        &repo.git_dir,
+        &full,
+        &needles,
+        options.threads,
+        options.max_file_size,
+    );
+    for (finding, origins) in dated.iter_mut().zip(commits) {
+        let earliest = git::introducers(&handle, &full.commits, &origins)
+            .into_iter()
+            .map(|c| &full.commits[c])
+            .min_by_key(|c| c.time);
+        if let Some(c) = earliest
+            && finding.first_seen.as_ref().is_none_or(|f| c.time < f.time)
+        {
+            finding.first_seen = Some(seen(c));
         }
     }
 }

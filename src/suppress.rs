@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Allow;
 use crate::finding::{Finding, Location, Suppressed, SuppressionKind};
+use crate::sources::ProjectPaths;
 
 /// The marker of an inline allow comment.
 const ALLOW_MARKER: &[u8] = b"sprawl:allow";
@@ -182,12 +183,15 @@ pub struct BaselineLocation {
 #[derive(Debug, Clone, Serialize)]
 pub struct BaselineReport {
     pub path: String,
-    /// Findings recorded in the baseline.
+    /// Credentials of this scan that the baseline knows (left out of the count).
     pub known: usize,
-    /// Findings of this scan not in it (the ones reported).
+    /// Credentials of this scan not in it (the ones reported).
     pub new: usize,
-    /// Baseline findings whose secret this scan found nowhere.
+    /// Baseline entries whose secret this scan found nowhere, among those it could judge.
     pub fixed: Vec<BaselineEntry>,
+    /// Baseline entries the scan could not judge fixed or not: it read part of the project
+    /// (a folder, a range of commits, staged changes) and they lie, or may lie, outside it.
+    pub not_judged: usize,
 }
 
 impl BaselineReport {
@@ -197,11 +201,25 @@ impl BaselineReport {
             .chain(suppressed.iter().map(|s| &s.finding))
             .map(|f| f.fingerprint.to_string())
             .collect();
+        let known: BTreeSet<String> = suppressed
+            .iter()
+            .filter(|s| s.kind == SuppressionKind::Baseline)
+            .map(|s| s.finding.fingerprint.to_string())
+            .collect();
+        let (judged, not_judged): (Vec<&BaselineEntry>, Vec<&BaselineEntry>) = baseline
+            .entries
+            .iter()
+            .partition(|e| baseline.judged_by_scan(e));
         BaselineReport {
             path: baseline.path.clone(),
-            known: baseline.len(),
+            known: known.len(),
             new: findings.len(),
-            fixed: baseline.fixed(&seen).into_iter().cloned().collect(),
+            fixed: judged
+                .into_iter()
+                .filter(|e| !seen.contains(&e.fingerprint.to_ascii_lowercase()))
+                .cloned()
+                .collect(),
+            not_judged: not_judged.len(),
         }
     }
 }
@@ -213,6 +231,9 @@ pub struct Baseline {
     entries: Vec<BaselineEntry>,
     /// fingerprint -> paths it was known at.
     known: HashMap<String, BTreeSet<String>>,
+    /// How the scan's paths are seen from the folder the baseline's paths are relative to
+    /// (the one holding it); `None` takes shown paths as they are.
+    pub paths: Option<ProjectPaths>,
 }
 
 impl Baseline {
@@ -255,22 +276,33 @@ impl Baseline {
             path: shown,
             entries: file.findings,
             known,
+            paths: None,
         })
     }
 
-    /// Is this secret known at this path?
-    pub fn knows(&self, fingerprint: &str, path: &str) -> bool {
-        self.known
-            .get(fingerprint)
-            .is_some_and(|paths| paths.contains(path))
+    /// Is this secret known at this shown path?
+    pub fn knows(&self, fingerprint: &str, shown: &str) -> bool {
+        let Some(paths) = self.known.get(fingerprint) else {
+            return false;
+        };
+        match &self.paths {
+            None => paths.contains(shown),
+            Some(project) => project
+                .project_path(shown)
+                .is_some_and(|p| paths.contains(&p)),
+        }
     }
 
-    /// Baseline entries whose secret this scan no longer found anywhere.
-    pub fn fixed(&self, seen: &BTreeSet<String>) -> Vec<&BaselineEntry> {
-        self.entries
-            .iter()
-            .filter(|e| !seen.contains(&e.fingerprint.to_ascii_lowercase()))
-            .collect()
+    /// Whether the scan read every place the entry was recorded at, so that not finding
+    /// it means it is gone.
+    fn judged_by_scan(&self, entry: &BaselineEntry) -> bool {
+        self.paths.as_ref().is_none_or(|project| {
+            entry.locations.iter().all(|l| {
+                // An archive member is read with its archive.
+                let file = l.path.split("!/").next().unwrap_or(&l.path);
+                project.covers(file)
+            })
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -281,8 +313,11 @@ impl Baseline {
         self.entries.is_empty()
     }
 
-    /// The baseline document for `findings`.
-    pub fn document(findings: &[Finding]) -> serde_json::Value {
+    /// The baseline document for `findings`, with each shown path as `project_path` gives it.
+    pub fn document(
+        findings: &[Finding],
+        project_path: impl Fn(&str) -> String,
+    ) -> serde_json::Value {
         let entries: Vec<BaselineEntry> = findings
             .iter()
             .map(|f| BaselineEntry {
@@ -293,7 +328,7 @@ impl Baseline {
                     .locations
                     .iter()
                     .map(|l| BaselineLocation {
-                        path: l.path.clone(),
+                        path: project_path(&l.path),
                         line: l.line,
                     })
                     .collect(),

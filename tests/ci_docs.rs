@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, github_token};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -75,29 +75,6 @@ fn scan_step(workflow: &Value) -> String {
         .collect();
     assert_eq!(runs.len(), 1, "one step runs sprawl scan: {runs:?}");
     runs[0].to_string()
-}
-
-/// A fake classic GitHub token whose last 6 characters are the base62 CRC32 of the 30 before
-/// them, as GitHub issues them; the body comes from `seed`, so each test's tokens are fixed.
-fn github_token(seed: u64) -> String {
-    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let body: String = (0..30)
-        .map(|_| {
-            // xorshift64: enough to look random to an entropy check.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            char::from(BASE62[(state % 62) as usize])
-        })
-        .collect();
-    let mut crc = u64::from(crc32fast::hash(body.as_bytes()));
-    let mut check = [b'0'; 6];
-    for digit in check.iter_mut().rev() {
-        *digit = BASE62[(crc % 62) as usize];
-        crc /= 62;
-    }
-    format!("ghp_{body}{}", String::from_utf8_lossy(&check))
 }
 
 impl Repo {

@@ -9,6 +9,8 @@ use std::fmt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::sources::ProjectPaths;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -121,6 +123,9 @@ pub struct Inventory {
     pub default_max_age_days: Option<u32>,
     pub owners: Vec<Owner>,
     pub entries: Vec<Entry>,
+    /// How the scan's paths are seen from the folder the `path` globs are relative to (the
+    /// repository holding the inventory); `None` takes shown paths as they are.
+    pub paths: Option<ProjectPaths>,
 }
 
 // The file as written. Every map refuses unknown keys, so a typo is an error, not a
@@ -302,6 +307,7 @@ impl Inventory {
             default_max_age_days,
             owners,
             entries,
+            paths: None,
         })
     }
 
@@ -314,7 +320,7 @@ impl Inventory {
         let ids = finding_ids(finding);
         let mut best: Vec<&Entry> = Vec::new();
         for entry in &self.entries {
-            if !selects(&entry.selector, finding, &ids) {
+            if !self.selects(&entry.selector, finding, &ids) {
                 continue;
             }
             match best.first().map(|b| b.selector.rank()) {
@@ -523,17 +529,55 @@ fn finding_ids(finding: &Finding) -> BTreeSet<String> {
         .collect()
 }
 
-fn selects(selector: &Selector, finding: &Finding, ids: &BTreeSet<String>) -> bool {
-    match selector {
-        Selector::Fingerprint(fp) => *fp == finding.fingerprint.to_string(),
-        Selector::KeyId(id) => ids.contains(id),
-        Selector::Rule { rule, path } => {
-            let r = &finding.rule;
-            (r.id == *rule || r.provider == *rule || r.kind.as_str() == rule)
-                && path.as_ref().is_none_or(|(_, glob)| {
-                    finding.locations.iter().any(|l| glob.is_match(&l.path))
-                })
+impl Inventory {
+    fn selects(&self, selector: &Selector, finding: &Finding, ids: &BTreeSet<String>) -> bool {
+        match selector {
+            Selector::Fingerprint(fp) => *fp == finding.fingerprint.to_string(),
+            Selector::KeyId(id) => ids.contains(id),
+            Selector::Rule { rule, path } => {
+                let r = &finding.rule;
+                (r.id == *rule || r.provider == *rule || r.kind.as_str() == rule)
+                    && path.as_ref().is_none_or(|(_, glob)| {
+                        finding.locations.iter().any(|l| match &self.paths {
+                            None => glob.is_match(&l.path),
+                            Some(paths) => paths
+                                .project_path(&l.path)
+                                .is_some_and(|p| glob.is_match(p)),
+                        })
+                    })
+            }
         }
+    }
+
+    /// Whether the scan could tell that this entry's credential is gone: it read the whole
+    /// project, or the entry's `path` glob can only match inside what it read. An entry the
+    /// scan could not judge is never called stale.
+    fn judged_by_scan(&self, entry: &Entry) -> bool {
+        let Some(paths) = &self.paths else {
+            return true;
+        };
+        if paths.covers("") {
+            return true;
+        }
+        match &entry.selector {
+            Selector::Rule {
+                path: Some((glob, _)),
+                ..
+            } => paths.covers(&glob_folder(glob)),
+            _ => false,
+        }
+    }
+}
+
+/// The part of a glob every match starts with, cut back to a whole folder (`docs/**/*.env`
+/// gives `docs/`); a glob without wildcards is a file path and stays whole.
+fn glob_folder(glob: &str) -> String {
+    match glob.find(['*', '?', '[', '{']) {
+        None => glob.to_string(),
+        Some(wild) => match glob[..wild].rfind('/') {
+            Some(slash) => glob[..=slash].to_string(),
+            None => String::new(),
+        },
     }
 }
 
@@ -722,6 +766,10 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
         .push(format!("no expiry and {since} (max {max_text})"));
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `1,204`
 fn fmt_days(days: i64) -> String {
     let digits = days.abs().to_string();
@@ -743,6 +791,9 @@ pub struct InventoryReport {
     pub entries: usize,
     /// Entries that matched no finding: the credential is gone, or the entry is wrong.
     pub stale: Vec<String>,
+    /// Entries the scan could not judge: it read part of the project (a folder, a range of
+    /// commits, staged changes) and they may name credentials outside it.
+    pub not_judged: Vec<String>,
     /// Entries whose owner is not defined under `owners`.
     pub dangling_owners: Vec<String>,
     /// Owners who are not active yet answer for credentials still present.
@@ -771,7 +822,13 @@ impl InventoryReport {
             stale: inventory
                 .entries
                 .iter()
-                .filter(|e| !matched.contains(e.id.as_str()))
+                .filter(|e| !matched.contains(e.id.as_str()) && inventory.judged_by_scan(e))
+                .map(|e| e.id.clone())
+                .collect(),
+            not_judged: inventory
+                .entries
+                .iter()
+                .filter(|e| !matched.contains(e.id.as_str()) && !inventory.judged_by_scan(e))
                 .map(|e| e.id.clone())
                 .collect(),
             dangling_owners: inventory
@@ -791,9 +848,21 @@ impl InventoryReport {
 
 impl fmt::Display for InventoryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "inventory {}: {} entries", self.path, self.entries)?;
+        write!(
+            f,
+            "inventory {}: {}",
+            self.path,
+            plural(self.entries, "entry", "entries")
+        )?;
         if !self.stale.is_empty() {
             write!(f, " · stale: {}", self.stale.join(", "))?;
+        }
+        if !self.not_judged.is_empty() {
+            write!(
+                f,
+                " · {} not judged (the scan read part of the project)",
+                plural(self.not_judged.len(), "entry", "entries")
+            )?;
         }
         if !self.dangling_owners.is_empty() {
             write!(

@@ -87,6 +87,16 @@ pub fn write_text(
             b.known,
             b.fixed.len()
         );
+        if b.not_judged > 0 {
+            line.push_str(&format!(
+                " · {} not judged (the scan read part of the project)",
+                if b.not_judged == 1 {
+                    "1 entry".to_string()
+                } else {
+                    format!("{} entries", b.not_judged)
+                }
+            ));
+        }
         for fixed in &b.fixed {
             let at = fixed.locations.first().map_or(String::new(), |l| {
                 format!(" at {}:{}", printable(&l.path), l.line)

@@ -8,7 +8,8 @@
 //! handle per worker (libgit2 handles are not shared across threads).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, Sort, TreeWalkMode};
 use thiserror::Error;
@@ -19,6 +20,9 @@ pub enum GitError {
     NotARepository { path: String, message: String },
     #[error("{path}: {message}")]
     Read { path: String, message: String },
+    /// `given` is the flag as typed: `--range A..B` or `--since REV`.
+    #[error("{given}: {message}")]
+    Range { given: String, message: String },
 }
 
 /// A commit as provenance needs it.
@@ -35,6 +39,86 @@ pub struct CommitInfo {
 pub struct BlobOrigin {
     pub commit: usize,
     pub path: String,
+    /// Range scans: the lines (1-based, in this blob) that the commit added; a secret on
+    /// any other line was already there. `None` in history scans: every line counts.
+    pub added_lines: Option<Vec<RangeInclusive<usize>>>,
+}
+
+impl BlobOrigin {
+    /// Whether a place spanning `first..=last` lines of the blob touches a line this origin
+    /// added (always, when every line counts).
+    pub fn adds(&self, first: usize, last: usize) -> bool {
+        self.added_lines
+            .as_ref()
+            .is_none_or(|added| touches(added, first, last))
+    }
+}
+
+/// Whether lines `first..=last` overlap one of the `added` ranges.
+pub fn touches(added: &[RangeInclusive<usize>], first: usize, last: usize) -> bool {
+    added
+        .iter()
+        .any(|range| *range.start() <= last && first <= *range.end())
+}
+
+/// The part of a repository a scan covers: its root folder, or a folder inside its work tree
+/// (`sprawl scan --history` run in `docs/`). Paths inside the scope are shown relative to it,
+/// as the work-tree walk of the same folder shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The folder inside the repository, with `/` separators and a trailing `/`; empty for
+    /// the whole repository.
+    prefix: String,
+}
+
+impl Scope {
+    /// The scope of `folder` in `repo`: the path from the repository's work tree to it.
+    /// A bare repository, or a folder that is the work tree, is the whole repository.
+    pub fn of(repo: &Repository, folder: &Path) -> Scope {
+        let (Some(workdir), Ok(folder)) = (repo.workdir(), folder.canonicalize()) else {
+            return Scope::default();
+        };
+        let Ok(workdir) = workdir.canonicalize() else {
+            return Scope::default();
+        };
+        let Ok(rel) = folder.strip_prefix(&workdir) else {
+            return Scope::default();
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if rel.is_empty() {
+            Scope::default()
+        } else {
+            Scope {
+                prefix: format!("{}/", rel.trim_end_matches('/')),
+            }
+        }
+    }
+
+    pub fn is_whole(&self) -> bool {
+        self.prefix.is_empty()
+    }
+
+    /// The folder inside the repository (`docs/`), empty for the whole repository.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A repository path as seen from the scope, or `None` outside it.
+    fn relative<'p>(&self, repo_path: &'p str) -> Option<&'p str> {
+        repo_path.strip_prefix(self.prefix.as_str())
+    }
+
+    /// The tree of the scope's folder in a commit's tree (the tree itself for the whole
+    /// repository); `None` where the folder does not exist in that commit.
+    fn subtree<'r>(&self, repo: &'r Repository, tree: git2::Tree<'r>) -> Option<git2::Tree<'r>> {
+        if self.is_whole() {
+            return Some(tree);
+        }
+        let entry = tree
+            .get_path(Path::new(self.prefix.trim_end_matches('/')))
+            .ok()?;
+        repo.find_tree(entry.id()).ok()
+    }
 }
 
 /// Everything the history scan reads, gathered in one pass.
@@ -52,9 +136,14 @@ pub struct History {
     pub submodules: u64,
     /// Objects that could not be read (corrupt or missing), by id.
     pub unreadable: Vec<String>,
+    /// Range scans: for each commit (an index into `commits`) the blobs that the files it
+    /// changed held before it, in each of its parents. A secret already in one of them was
+    /// moved or kept by the commit, not added.
+    pub before: HashMap<usize, Vec<Oid>>,
 }
 
-/// Opens a repository (work tree or bare) at `path`.
+/// Opens a repository (work tree or bare) at `path` itself. A submodule's folder is a
+/// repository of its own even though its parent's contains it.
 pub fn open(path: &Path) -> Result<Repository, GitError> {
     Repository::open(path).map_err(|e| GitError::NotARepository {
         path: path.display().to_string(),
@@ -62,8 +151,8 @@ pub fn open(path: &Path) -> Result<Repository, GitError> {
     })
 }
 
-/// Finds the repository containing `path` (a pre-commit hook runs in its root, a person
-/// maybe in a subfolder).
+/// Finds the repository containing `path`: a pre-commit hook runs in its root, a person
+/// maybe in a subfolder (`cd docs && sprawl scan --history`).
 pub fn discover(path: &Path) -> Result<Repository, GitError> {
     Repository::discover(path).map_err(|e| GitError::NotARepository {
         path: path.display().to_string(),
@@ -71,9 +160,14 @@ pub fn discover(path: &Path) -> Result<Repository, GitError> {
     })
 }
 
+/// The folder holding the repository's files: its work tree, or the git folder of a bare one.
+pub fn root_folder(repo: &Repository) -> PathBuf {
+    repo.workdir().unwrap_or(repo.path()).to_path_buf()
+}
+
 /// Walks every commit reachable from any ref (branches, tags, remotes, stash) and records
-/// where each blob was introduced.
-pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError> {
+/// where each blob of `scope` was introduced.
+pub fn read_history(repo: &Repository, scope: &Scope, shown: &str) -> Result<History, GitError> {
     let fail = |e: git2::Error| GitError::Read {
         path: shown.to_string(),
         message: e.message().to_string(),
@@ -105,6 +199,9 @@ pub fn read_history(repo: &Repository, shown: &str) -> Result<History, GitError>
         };
         let Ok(tree) = commit.tree() else {
             history.unreadable.push(commit.id().to_string());
+            continue;
+        };
+        let Some(tree) = scope.subtree(repo, tree) else {
             continue;
         };
         if !seen_trees.insert(tree.id()) {
@@ -143,7 +240,9 @@ fn walk_new_trees(
             format!("{prefix}/{name}")
         };
         match entry.kind() {
-            Some(ObjectType::Blob) => record_blob(history, blob_index, entry.id(), path, commit),
+            Some(ObjectType::Blob) => {
+                record_blob(history, blob_index, entry.id(), path, commit, None)
+            }
             Some(ObjectType::Tree) => {
                 if !seen_trees.insert(entry.id()) {
                     continue;
@@ -162,13 +261,22 @@ fn walk_new_trees(
     }
 }
 
-/// Blobs introduced by the commits of a revision range (`A..B`; `REV..HEAD` for `--since`):
-/// each commit's tree against its first parent's, so a pull request's scan sees what the
-/// pull request added and nothing older.
-pub fn read_range(repo: &Repository, range: &str, shown: &str) -> Result<History, GitError> {
-    let fail = |e: git2::Error| GitError::Read {
-        path: shown.to_string(),
-        message: format!("{range}: {}", e.message()),
+/// Blobs introduced by the commits of a revision range (`A..B`; `REV..HEAD` for `--since`)
+/// and the lines each commit added to them: each commit's tree against its first parent's,
+/// so a pull request is judged by what it added and nothing older. The files a commit
+/// changed, as they were in each of its parents, are kept in [`History::before`]: a secret
+/// already in one of them was moved or kept, not added (and a merge of the base into the
+/// branch adds nothing of its own). `given` names the range in errors (`--since main`).
+pub fn read_range(
+    repo: &Repository,
+    range: &str,
+    scope: &Scope,
+    given: &str,
+) -> Result<History, GitError> {
+    check_range(range, given)?;
+    let fail = |e: git2::Error| GitError::Range {
+        given: given.to_string(),
+        message: e.message().to_string(),
     };
     let mut history = History {
         shallow: repo.is_shallow(),
@@ -185,83 +293,165 @@ pub fn read_range(repo: &Repository, range: &str, shown: &str) -> Result<History
         let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
         };
-        let parent = commit.parent(0).and_then(|p| p.tree()).ok();
-        let diff = commit
-            .tree()
-            .and_then(|tree| repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None));
+        let parents: Vec<git2::Tree<'_>> = commit.parents().filter_map(|p| p.tree().ok()).collect();
+        let mut options = line_diff_options(scope);
+        let diff = commit.tree().and_then(|tree| {
+            repo.diff_tree_to_tree(parents.first(), Some(&tree), Some(&mut options))
+        });
         let Ok(diff) = diff else {
             history.unreadable.push(commit.id().to_string());
             continue;
         };
-        for delta in diff.deltas() {
-            let file = delta.new_file();
-            if file.mode() == git2::FileMode::Commit {
-                history.submodules += 1;
-            } else if adds_content(delta.status()) {
-                record_blob(
-                    &mut history,
-                    &mut blob_index,
-                    file.id(),
-                    delta_path(&file),
-                    index,
-                );
+        let changes = line_changes(&diff);
+        history.submodules += changes.submodules;
+        let mut before = changes.before;
+        for file in changes.files {
+            // A merge's other parents: what the merged branch already had is not new here.
+            for parent in parents.iter().skip(1) {
+                if let Ok(entry) = parent.get_path(Path::new(&file.path))
+                    && entry.kind() == Some(ObjectType::Blob)
+                {
+                    before.push(entry.id());
+                }
             }
+            let Some(rel) = scope.relative(&file.path) else {
+                continue;
+            };
+            record_blob(
+                &mut history,
+                &mut blob_index,
+                file.blob,
+                rel.to_string(),
+                index,
+                Some(file.added_lines),
+            );
+        }
+        if !before.is_empty() {
+            history.before.insert(index, before);
         }
     }
     finish(repo, &mut history);
     Ok(history)
 }
 
-/// A file `git commit` would add or change: its staged blob, and the line ranges (in the
-/// staged file) that the change adds, which are what a reviewer sees.
+/// `A..B` is what a pull request adds; libgit2 would otherwise answer `A...B` with "symmetric
+/// differences not implemented" and a lone revision with a walk of all its history.
+fn check_range(range: &str, given: &str) -> Result<(), GitError> {
+    let error = |message: &str| GitError::Range {
+        given: given.to_string(),
+        message: message.to_string(),
+    };
+    if range.contains("...") {
+        return Err(error(
+            "three dots (A...B) are not supported; use A..B, the commits of B that A lacks \
+             (what a pull request adds)",
+        ));
+    }
+    match range.split_once("..") {
+        Some((from, to)) if !from.is_empty() && !to.is_empty() => Ok(()),
+        _ => Err(error(
+            "expected A..B, two revisions (or --since REV for REV..HEAD)",
+        )),
+    }
+}
+
+/// A file `git commit` would add or change: its staged blob, and the lines (in the staged
+/// file) that the change adds, which are what a reviewer sees.
 pub struct StagedFile {
     pub blob: Oid,
     pub path: String,
-    pub added_lines: Vec<std::ops::RangeInclusive<usize>>,
+    pub added_lines: Vec<RangeInclusive<usize>>,
+}
+
+/// What is staged: the files a commit would add or change, and the blobs those files (and
+/// the ones it deletes) hold in HEAD, where a secret moved by the change already was.
+pub struct Staged {
+    pub files: Vec<StagedFile>,
+    pub before: Vec<Oid>,
 }
 
 /// What is staged in the index relative to HEAD (an unborn HEAD compares with nothing).
-pub fn read_staged(repo: &Repository, shown: &str) -> Result<Vec<StagedFile>, GitError> {
+pub fn read_staged(repo: &Repository, shown: &str) -> Result<Staged, GitError> {
     let fail = |e: git2::Error| GitError::Read {
         path: shown.to_string(),
         message: e.message().to_string(),
     };
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let index = repo.index().map_err(fail)?;
+    let mut options = line_diff_options(&Scope::default());
     let diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(&index), None)
+        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))
         .map_err(fail)?;
-    // Both callbacks fill the list: one per file, one per hunk of the file last pushed.
-    let files: std::cell::RefCell<Vec<StagedFile>> = std::cell::RefCell::new(Vec::new());
-    diff.foreach(
-        &mut |delta, _| {
-            let file = delta.new_file();
-            if adds_content(delta.status()) && file.mode() != git2::FileMode::Commit {
-                files.borrow_mut().push(StagedFile {
-                    blob: file.id(),
-                    path: delta_path(&file),
-                    added_lines: Vec::new(),
-                });
-            }
-            true
-        },
-        None,
-        Some(&mut |delta, hunk| {
-            let path = delta_path(&delta.new_file());
-            if let Some(file) = files.borrow_mut().last_mut()
-                && file.path == path
-                && hunk.new_lines() > 0
-            {
-                let start = hunk.new_start() as usize;
-                file.added_lines
-                    .push(start..=start + hunk.new_lines() as usize - 1);
-            }
-            true
-        }),
-        None,
-    )
-    .map_err(fail)?;
-    Ok(files.into_inner())
+    let changes = line_changes(&diff);
+    Ok(Staged {
+        files: changes.files,
+        before: changes.before,
+    })
+}
+
+/// A diff of whole files within `scope`, with hunks of exactly the changed lines: no
+/// context lines, which would count an untouched secret next to an edit as added.
+fn line_diff_options(scope: &Scope) -> git2::DiffOptions {
+    let mut options = git2::DiffOptions::new();
+    options.context_lines(0).interhunk_lines(0);
+    if !scope.is_whole() {
+        options.pathspec(scope.prefix());
+    }
+    options
+}
+
+/// What one diff adds and what it replaces.
+#[derive(Default)]
+struct LineChanges {
+    /// Files added or changed, with the lines added (repository paths).
+    files: Vec<StagedFile>,
+    /// The blobs that changed and deleted files held before.
+    before: Vec<Oid>,
+    submodules: u64,
+}
+
+fn line_changes(diff: &git2::Diff<'_>) -> LineChanges {
+    let mut changes = LineChanges::default();
+    for (i, delta) in diff.deltas().enumerate() {
+        let old = delta.old_file();
+        if !old.id().is_zero() && old.mode() != git2::FileMode::Commit {
+            changes.before.push(old.id());
+        }
+        let new = delta.new_file();
+        if new.mode() == git2::FileMode::Commit {
+            changes.submodules += 1;
+            continue;
+        }
+        if !adds_content(delta.status()) {
+            continue;
+        }
+        changes.files.push(StagedFile {
+            blob: new.id(),
+            path: delta_path(&new),
+            added_lines: added_lines(diff, i),
+        });
+    }
+    changes
+}
+
+/// The line ranges a delta adds to its new file. A file git's diff cannot read as lines
+/// (binary to it, such as UTF-16 text, which sprawl decodes) counts as added whole.
+fn added_lines(diff: &git2::Diff<'_>, delta: usize) -> Vec<RangeInclusive<usize>> {
+    const WHOLE: RangeInclusive<usize> = 1..=usize::MAX;
+    let Ok(Some(patch)) = git2::Patch::from_diff(diff, delta) else {
+        return vec![WHOLE];
+    };
+    if patch.delta().flags().is_binary() {
+        return vec![WHOLE];
+    }
+    (0..patch.num_hunks())
+        .filter_map(|h| patch.hunk(h).ok())
+        .filter(|(hunk, _)| hunk.new_lines() > 0)
+        .map(|(hunk, _)| {
+            let start = hunk.new_start() as usize;
+            start..=start + hunk.new_lines() as usize - 1
+        })
+        .collect()
 }
 
 /// A commit walk that yields parents before children, whatever the dates say: dates can go
@@ -301,7 +491,11 @@ fn tolerant_walk(repo: &Repository, tips: &[Oid]) -> Vec<Oid> {
 fn adds_content(status: git2::Delta) -> bool {
     matches!(
         status,
-        git2::Delta::Added | git2::Delta::Modified | git2::Delta::Renamed | git2::Delta::Copied
+        git2::Delta::Added
+            | git2::Delta::Modified
+            | git2::Delta::Renamed
+            | git2::Delta::Copied
+            | git2::Delta::Typechange
     )
 }
 
@@ -339,13 +533,15 @@ fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
     }
 }
 
-/// Notes that `commit` carried blob `id` at `path`, unless that (blob, path) is known.
+/// Notes that `commit` carried blob `id` at `path` (adding `added_lines` of it, in a range),
+/// unless that (blob, path) is known.
 fn record_blob(
     history: &mut History,
     blob_index: &mut BlobIndex,
     id: Oid,
     path: String,
     commit: usize,
+    added_lines: Option<Vec<RangeInclusive<usize>>>,
 ) {
     let slot = *blob_index.slots.entry(id).or_insert_with(|| {
         history.blobs.push((id, Vec::new()));
@@ -362,7 +558,11 @@ fn record_blob(
         !paths.insert(path.clone())
     };
     if !known {
-        origins.push(BlobOrigin { commit, path });
+        origins.push(BlobOrigin {
+            commit,
+            path,
+            added_lines,
+        });
     }
 }
 
@@ -421,6 +621,72 @@ pub fn introducers(repo: &Repository, commits: &[CommitInfo], origins: &[usize])
         }
     }
     kept
+}
+
+/// For each needle, the commits (indices into `history.commits`) that introduced a blob
+/// of `history` containing it: where the secrets a range scan found were before the range.
+/// Each blob is read once, in parallel (one handle per worker); blobs over `max_size` and
+/// unreadable ones are passed over, since this only dates what was already found.
+pub fn commits_containing(
+    git_dir: &Path,
+    history: &History,
+    needles: &[&[u8]],
+    threads: usize,
+    max_size: u64,
+) -> Vec<Vec<usize>> {
+    use rayon::prelude::*;
+    let Ok(automaton) = aho_corasick::AhoCorasick::new(needles) else {
+        return vec![Vec::new(); needles.len()];
+    };
+    let search = || {
+        history
+            .blobs
+            .par_iter()
+            .map_init(
+                || Repository::open(git_dir).ok(),
+                |handle, (oid, origins)| {
+                    let found = handle
+                        .as_ref()
+                        .and_then(|repo| blob_needles(repo, *oid, &automaton, max_size));
+                    found.map(|needles| (needles, origins))
+                },
+            )
+            .flatten()
+            .collect::<Vec<_>>()
+    };
+    let hits = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(search),
+        Err(_) => search(),
+    };
+    let mut commits = vec![Vec::new(); needles.len()];
+    for (found, origins) in hits {
+        for needle in found {
+            commits[needle].extend(origins.iter().map(|o| o.commit));
+        }
+    }
+    commits
+}
+
+/// Which needles one blob holds (none when it cannot or need not be read).
+fn blob_needles(
+    repo: &Repository,
+    oid: Oid,
+    automaton: &aho_corasick::AhoCorasick,
+    max_size: u64,
+) -> Option<Vec<usize>> {
+    let (size, _) = repo.odb().ok()?.read_header(oid).ok()?;
+    if size as u64 > max_size {
+        return None;
+    }
+    let blob = repo.find_blob(oid).ok()?;
+    let text = super::text_of(blob.content()).ok()?;
+    let mut found: Vec<usize> = automaton
+        .find_overlapping_iter(&*text)
+        .map(|m| m.pattern().as_usize())
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    (!found.is_empty()).then_some(found)
 }
 
 /// Git LFS pointer files hold an object id, not content: reported as skipped.

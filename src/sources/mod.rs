@@ -124,6 +124,97 @@ impl Root {
     }
 }
 
+/// The paths a scan shows, seen from a project folder: the folder an inventory's path globs or
+/// a baseline's paths are relative to. A scan of `docs/` shows `conf.py`; from the repository
+/// root that is `docs/conf.py`. It also says what the scan covered, so that only what it could
+/// have seen is declared gone (a stale inventory entry, a fixed baseline entry).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectPaths {
+    /// Each root: the prefix its shown paths start with, and where it is in the project.
+    roots: Vec<(String, RootAt)>,
+    /// The scan read only changes (a range, staged files): it covers no folder, whatever
+    /// its roots are.
+    changes_only: bool,
+}
+
+/// Where a scanned root is, seen from the project folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RootAt {
+    /// At this path in it (`""`: the project folder itself).
+    In(String),
+    /// Outside it (a baseline written elsewhere): its shown paths are taken as they are,
+    /// as if the root were the project.
+    Outside,
+}
+
+impl ProjectPaths {
+    pub fn new(roots: &[Root], project: &Path, changes_only: bool) -> ProjectPaths {
+        let project = project.canonicalize().ok();
+        let roots = roots
+            .iter()
+            .map(|root| {
+                let inside = project.as_ref().and_then(|project| {
+                    let root = root.path.canonicalize().ok()?;
+                    let rel = root.strip_prefix(project).ok()?;
+                    Some(path_to_slash(rel))
+                });
+                let at = inside.map_or(RootAt::Outside, RootAt::In);
+                (root.display_prefix.clone(), at)
+            })
+            .collect();
+        ProjectPaths {
+            roots,
+            changes_only,
+        }
+    }
+
+    /// A shown path (`conf.py`, `docs/conf.py`, `dist/app.jar!/a.env`) as a path in the
+    /// project, or `None` when no root shows it (standard input).
+    pub fn project_path(&self, shown: &str) -> Option<String> {
+        // The root whose prefix is longest wins: `a` and `a/b` may both be roots.
+        let (rest, at) = self
+            .roots
+            .iter()
+            .filter_map(|(prefix, at)| {
+                let rest = if prefix.is_empty() {
+                    Some(shown)
+                } else {
+                    let prefix = prefix.trim_end_matches('/');
+                    shown
+                        .strip_prefix(prefix)
+                        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                        .map(|rest| rest.trim_start_matches('/'))
+                };
+                rest.map(|rest| (prefix.len(), rest, at))
+            })
+            .max_by_key(|(len, _, _)| *len)
+            .map(|(_, rest, at)| (rest, at))?;
+        Some(match at {
+            RootAt::Outside => shown.to_string(),
+            RootAt::In(at) if at.is_empty() => rest.to_string(),
+            RootAt::In(at) if rest.is_empty() => at.clone(),
+            RootAt::In(at) => format!("{at}/{rest}"),
+        })
+    }
+
+    /// Whether the scan read everything under the project path `path` (a folder or a file;
+    /// `""` is the whole project).
+    pub fn covers(&self, path: &str) -> bool {
+        let path = path.trim_end_matches('/');
+        !self.changes_only
+            && self.roots.iter().any(|(_, at)| match at {
+                RootAt::Outside => true,
+                RootAt::In(at) => {
+                    at.is_empty()
+                        || path == at
+                        || path
+                            .strip_prefix(at.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
+                }
+            })
+    }
+}
+
 fn path_to_slash(path: &Path) -> String {
     let text = path.to_string_lossy();
     if std::path::MAIN_SEPARATOR == '/' {
@@ -386,6 +477,65 @@ mod tests {
         };
         assert_eq!(prefixed.display(Path::new("./one/x.env")), "one/x.env");
         assert_eq!(prefixed.display(Path::new("./one")), "one");
+    }
+
+    #[test]
+    fn shown_paths_seen_from_the_project_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path();
+        std::fs::create_dir_all(project.join("docs/api")).unwrap();
+        std::fs::create_dir_all(project.join("src")).unwrap();
+        std::fs::write(project.join("src/app.env"), "").unwrap();
+        let root = |rel: &str, prefix: &str| Root {
+            path: project.join(rel),
+            display_prefix: prefix.into(),
+        };
+
+        // One folder: its paths are relative to it.
+        let docs = ProjectPaths::new(&[root("docs", "")], project, false);
+        assert_eq!(
+            docs.project_path("conf.py").as_deref(),
+            Some("docs/conf.py")
+        );
+        assert_eq!(
+            docs.project_path("a.jar!/x.env").as_deref(),
+            Some("docs/a.jar!/x.env")
+        );
+        assert!(docs.covers("docs/") && docs.covers("docs/api/x") && !docs.covers("doc"));
+        assert!(!docs.covers("") && !docs.covers("src/app.env"));
+
+        // Several roots, one a file; the longest prefix wins.
+        let both = ProjectPaths::new(
+            &[
+                root("docs", "docs"),
+                root("docs/api", "docs/api"),
+                root("src/app.env", "src/app.env"),
+            ],
+            project,
+            false,
+        );
+        assert_eq!(
+            both.project_path("docs/api/v1.md").as_deref(),
+            Some("docs/api/v1.md")
+        );
+        assert_eq!(
+            both.project_path("src/app.env").as_deref(),
+            Some("src/app.env")
+        );
+        assert_eq!(both.project_path("docsx/a"), None);
+        assert_eq!(both.project_path("<stdin>"), None);
+        assert!(both.covers("src/app.env") && !both.covers("src"));
+
+        // The project itself, and a scan of changes only.
+        let whole = ProjectPaths::new(&[root("", "")], project, false);
+        assert_eq!(whole.project_path("a/b").as_deref(), Some("a/b"));
+        assert!(whole.covers(""));
+        assert!(!ProjectPaths::new(&[root("", "")], project, true).covers("docs"));
+
+        // A root outside the project is taken as the project (a baseline written elsewhere).
+        let elsewhere = ProjectPaths::new(&[root("", "")], &project.join("src"), false);
+        assert_eq!(elsewhere.project_path("docs/x").as_deref(), Some("docs/x"));
+        assert!(elsewhere.covers(""));
     }
 
     #[test]
