@@ -12,14 +12,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{
-    BaselineCommand, Cli, Color, Command, ConfigCommand, FailOn, HookCommand, InventoryCommand,
-    ListFormat, RecordArgs, RuleArgs, RulesCommand, ScanArgs,
+    BaselineCommand, Cli, Color, Command, ConfigCommand, ExplainArgs, FailOn, HookCommand,
+    InventoryCommand, ListFormat, RecordArgs, RuleArgs, RulesCommand, ScanArgs,
 };
 use crate::config::{CommandLine, Config, Defaults, Effective};
 use crate::dates;
+use crate::engine;
 use crate::engine::{Engine, RawMatch, RuleIdx, Scratch};
-use crate::enrich::{decode, findings_for_input, structure};
-use crate::finding::{Finding, FindingSet, Location, Seen, SourceKind, Status, Suppressed};
+use crate::enrich::{self, decode, findings_for_input, structure};
+use crate::explain::{self, Explained, Verdict};
+use crate::finding::{
+    Finding, FindingSet, Fingerprint, Location, Secret, Seen, SourceKind, Status, Suppressed,
+};
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
 use crate::report::{self, Format, HistorySummary, Summary, text};
@@ -60,11 +64,13 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Scan(args) => scan(args),
         Command::Rules(RulesCommand::List { rules, format }) => list_rules(&rules, format),
         Command::Rules(RulesCommand::Check { paths }) => check(&paths),
+        Command::Rules(RulesCommand::Example { id, rules }) => print_example(&id, &rules),
         Command::Hook(HookCommand::Install { path, force }) => install_hook(&path, force),
         Command::Inventory(InventoryCommand::Check { file, now }) => check_inventory(&file, now),
         Command::Inventory(InventoryCommand::Init(args)) => init_inventory(args),
         Command::Baseline(BaselineCommand::Create(args)) => create_baseline(args),
         Command::Config(ConfigCommand::Show { path, config }) => show_config(&path, config),
+        Command::Explain(args) => explain_candidates(args),
     }
 }
 
@@ -119,6 +125,21 @@ fn list_rules(args: &RuleArgs, format: ListFormat) -> Result<u8> {
             writeln!(out, "{} rules", set.rules.len())?;
         }
     }
+    Ok(EXIT_CLEAN)
+}
+
+/// `sprawl rules example RULE`: the text of the rule's first example, which the rule's own
+/// test proves sprawl reports. Rule examples are fakes with the right shape, never live.
+fn print_example(id: &str, args: &RuleArgs) -> Result<u8> {
+    let set = load_rules(args)?;
+    let Some(rule) = set.rules.iter().find(|r| r.id() == id) else {
+        bail!("{id}: no such rule (see `sprawl rules list`)");
+    };
+    let Some(example) = rule.examples.first() else {
+        bail!("{id}: the rule has no example");
+    };
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", example.text.trim_end_matches(['\n', '\r']))?;
     Ok(EXIT_CLEAN)
 }
 
@@ -179,6 +200,8 @@ struct Shared<'a> {
     files: AtomicU64,
     bytes: AtomicU64,
     hits: AtomicU64,
+    /// Record every candidate and its verdict (`sprawl explain`).
+    explain: bool,
 }
 
 /// What the workers found: the findings that count, what was suppressed, the totals.
@@ -187,6 +210,8 @@ struct Results {
     findings: FindingSet,
     summary: Summary,
     suppressed: Vec<Suppressed>,
+    /// `sprawl explain`: every candidate and its verdict.
+    explained: Vec<Explained>,
 }
 
 /// One walker thread's scratch and results; merged into [`Shared`] when dropped.
@@ -199,18 +224,23 @@ struct Worker<'s, 'a> {
     findings: FindingSet,
     summary: Summary,
     suppressed: Vec<Suppressed>,
+    /// `sprawl explain`: candidates with their verdicts (`None` in scans).
+    explained: Option<Vec<Explained>>,
 }
 
 impl<'s, 'a> Worker<'s, 'a> {
     fn new(shared: &'s Shared<'a>) -> Self {
+        let mut scratch = shared.engine.new_scratch();
+        scratch.trace(shared.explain);
         Worker {
             shared,
-            scratch: shared.engine.new_scratch(),
+            scratch,
             config_rule: shared.engine.find_rule(structure::CONFIG_SECRET_RULE),
             matches: Vec::new(),
             findings: FindingSet::default(),
             summary: Summary::default(),
             suppressed: Vec::new(),
+            explained: shared.explain.then(Vec::new),
         }
     }
 
@@ -234,11 +264,16 @@ impl<'s, 'a> Worker<'s, 'a> {
         let owned = chunk.owned.len() as u64;
         self.summary.bytes_scanned += owned;
         self.shared.bytes.fetch_add(owned, Ordering::Relaxed);
+        let explained_before = self.explained.as_ref().map_or(0, Vec::len);
         let mut found = self.find(path, bytes, Some(&chunk.owned));
         for location in found.iter_mut().flat_map(|f| &mut f.locations) {
             (location.line, location.column) = chunk.place(location.line, location.column);
             (location.end_line, location.end_column) =
                 chunk.place(location.end_line, location.end_column);
+        }
+        for e in self.explained.iter_mut().flatten().skip(explained_before) {
+            (e.line, e.column) = chunk.place(e.line, e.column);
+            (e.end_line, _) = chunk.place(e.end_line, 1);
         }
         self.emit(found);
     }
@@ -343,6 +378,10 @@ impl<'s, 'a> Worker<'s, 'a> {
             self.scratch.mute(rule, !is_config);
         }
         engine.scan(bytes, &mut self.scratch, &mut self.matches);
+        // Only the plain text's candidates are explained one by one: decoded buffers have
+        // offsets of their own (what they find is explained through the findings).
+        let candidates = self.scratch.take_trace();
+        self.scratch.trace(false);
         if let Some(owned) = owned {
             self.matches.retain(|m| owned.contains(&m.secret.start));
         }
@@ -372,7 +411,100 @@ impl<'s, 'a> Worker<'s, 'a> {
             owned.is_none(),
         );
         self.summary.configs.merge(configs);
+        self.summary.add_dropped(self.scratch.take_dropped());
+        if self.explained.is_some() {
+            self.scratch.trace(true);
+            self.explain(path, bytes, owned, candidates, &decoded.superseded, &found);
+        }
         found
+    }
+
+    /// `sprawl explain`: the verdict on each candidate of one input, from the engine's
+    /// trace and what became of it; the findings' places not reached by a plain candidate
+    /// (found decoded, or by file name) are added as found. Suppression is decided in
+    /// [`Worker::emit`].
+    fn explain(
+        &mut self,
+        path: &str,
+        hay: &[u8],
+        owned: Option<&Range<usize>>,
+        candidates: Vec<engine::Candidate>,
+        superseded: &[Range<usize>],
+        found: &[Finding],
+    ) {
+        let engine = self.shared.engine;
+        let Some(explained) = self.explained.as_mut() else {
+            return;
+        };
+        let mut reached: HashSet<(usize, usize)> = HashSet::new();
+        let mut seen: HashSet<(engine::RuleIdx, usize, usize)> = HashSet::new();
+        for candidate in candidates {
+            // A rule's regex may meet the same match from two keyword hits.
+            if !seen.insert((candidate.rule, candidate.secret.start, candidate.secret.end)) {
+                continue;
+            }
+            if owned.is_some_and(|o| !o.contains(&candidate.secret.start)) {
+                continue;
+            }
+            let secret = &hay[candidate.secret.clone()];
+            let (line, column) = enrich::position(hay, candidate.secret.start);
+            let (end_line, _) = enrich::position(hay, candidate.secret.end);
+            let fingerprint = Fingerprint::of(secret);
+            let verdict = match &candidate.dropped {
+                Some(dropped) => Verdict::Dropped(explain::dropped_words(dropped, engine)),
+                None if found.iter().any(|f| {
+                    f.fingerprint == fingerprint
+                        && f.locations
+                            .iter()
+                            .any(|l| (l.line, l.column) == (line, column))
+                }) =>
+                {
+                    reached.insert((line, column));
+                    Verdict::Found
+                }
+                None if engine.excludes_path(candidate.rule, path) => {
+                    Verdict::Dropped("the rule skips files at this path (exclude_paths)".into())
+                }
+                None if superseded.contains(&candidate.secret) => Verdict::Dropped(
+                    "its decoded value holds a specific credential, reported instead".into(),
+                ),
+                None => Verdict::Dropped(
+                    "the file's structure does not confirm it (its key or value says it is \
+                     not a credential)"
+                        .into(),
+                ),
+            };
+            explained.push(Explained {
+                path: path.to_string(),
+                line,
+                column,
+                end_line,
+                rule: engine.rule_info(candidate.rule).clone(),
+                secret: Secret::new(secret),
+                fingerprint,
+                redacted: enrich::redact(secret),
+                decoded: Vec::new(),
+                verdict,
+            });
+        }
+        for finding in found {
+            for l in &finding.locations {
+                if reached.insert((l.line, l.column)) {
+                    explained.push(Explained {
+                        path: l.path.clone(),
+                        line: l.line,
+                        column: l.column,
+                        end_line: l.end_line,
+                        rule: finding.rule.clone(),
+                        secret: finding.secret.clone(),
+                        fingerprint: finding.fingerprint,
+                        redacted: finding.redacted.clone(),
+                        decoded: l.decoded.clone(),
+                        verdict: Verdict::Found,
+                    });
+                }
+            }
+        }
     }
 
     /// Sets suppressed places aside, then streams (jsonl) and keeps the findings of one
@@ -384,6 +516,32 @@ impl<'s, 'a> Worker<'s, 'a> {
         let mut counted = Vec::with_capacity(found.len());
         for finding in found {
             let (kept, suppressed) = self.shared.suppressor.apply(finding);
+            if let Some(explained) = &mut self.explained {
+                let places = kept.iter().flat_map(|f| {
+                    f.locations
+                        .iter()
+                        .map(move |l| (f.fingerprint, l, Verdict::Reported))
+                });
+                let set_aside = suppressed.iter().flat_map(|s| {
+                    s.finding.locations.iter().map(|l| {
+                        (
+                            s.finding.fingerprint,
+                            l,
+                            Verdict::Suppressed(s.reason.clone()),
+                        )
+                    })
+                });
+                for (fingerprint, l, verdict) in places.chain(set_aside) {
+                    for e in explained.iter_mut().filter(|e| {
+                        e.verdict == Verdict::Found
+                            && e.fingerprint == fingerprint
+                            && (e.path.as_str(), e.line, e.column)
+                                == (l.path.as_str(), l.line, l.column)
+                    }) {
+                        e.verdict = verdict.clone();
+                    }
+                }
+            }
             counted.extend(kept);
             self.suppressed.extend(suppressed);
         }
@@ -450,6 +608,9 @@ impl Drop for Worker<'_, '_> {
         results.findings.merge(std::mem::take(&mut self.findings));
         results.summary.merge(std::mem::take(&mut self.summary));
         results.suppressed.append(&mut self.suppressed);
+        if let Some(explained) = &mut self.explained {
+            results.explained.append(explained);
+        }
     }
 }
 
@@ -787,6 +948,8 @@ struct Collected {
     summary: Summary,
     inventory: Option<InventoryReport>,
     baseline: Option<BaselineReport>,
+    /// Every candidate and its verdict, when asked (`sprawl explain`).
+    explained: Vec<Explained>,
 }
 
 fn scan_into(
@@ -808,6 +971,7 @@ fn scan_into(
         plan,
         streaming.then(|| destination.writer()),
         started,
+        false,
     )?;
     let findings = &collected.findings;
     let extras = report::Extras {
@@ -874,7 +1038,8 @@ fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
 }
 
 /// Runs the scan: walk, history, staged; then dates, pairs, judges and suppresses.
-/// `stream` receives each counted finding as a JSON line as soon as it is found.
+/// `stream` receives each counted finding as a JSON line as soon as it is found; `explain`
+/// records every candidate and its verdict in [`Collected::explained`].
 fn collect<'a>(
     args: &ScanArgs,
     engine: &'a Engine,
@@ -882,6 +1047,7 @@ fn collect<'a>(
     plan: &'a Plan,
     stream: Option<&'a mut (dyn Write + Send)>,
     started: Instant,
+    explain: bool,
 ) -> Result<Collected> {
     let options = walk_options(args, &plan.settings, engine);
     if options.threads > MANY_WORKERS {
@@ -904,6 +1070,7 @@ fn collect<'a>(
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         hits: AtomicU64::new(0),
+        explain,
     };
 
     let GitSources {
@@ -959,6 +1126,7 @@ fn collect<'a>(
         findings: mut found,
         mut summary,
         suppressed,
+        explained,
     } = shared
         .results
         .into_inner()
@@ -1010,6 +1178,7 @@ fn collect<'a>(
         summary,
         inventory,
         baseline,
+        explained,
     })
 }
 
@@ -1091,7 +1260,7 @@ fn record_scan(args: &RecordArgs) -> Result<(Targets, Collected)> {
     let plan = Plan::new(&scan_args, &targets)?;
     let set = load_rules(&plan.rule_args(&scan_args.rules))?;
     let engine = Engine::new(&set)?;
-    let collected = collect(&scan_args, &engine, &targets, &plan, None, started)?;
+    let collected = collect(&scan_args, &engine, &targets, &plan, None, started, false)?;
     Ok((targets, collected))
 }
 
@@ -1186,6 +1355,59 @@ fn create_baseline(args: RecordArgs) -> Result<u8> {
         collected.findings.len()
     );
     Ok(EXIT_CLEAN)
+}
+
+/// `sprawl explain FILE[:LINE]...`: scans the inputs as `sprawl scan` would (same rules,
+/// configuration and allows), recording every candidate, and prints each with its verdict.
+fn explain_candidates(args: ExplainArgs) -> Result<u8> {
+    let started = Instant::now();
+    let mut paths = Vec::new();
+    let mut line = None;
+    for target in &args.targets {
+        let (path, at) = split_line_suffix(target);
+        if at.is_some() && args.targets.len() > 1 {
+            bail!("{target}: a :LINE suffix needs a single FILE");
+        }
+        line = line.or(at);
+        paths.push(PathBuf::from(path));
+    }
+    let scan_args = ScanArgs {
+        rules: args.rules.clone(),
+        config: args.config.clone(),
+        no_config: args.no_config,
+        baseline: args.baseline.clone(),
+        no_ignore: args.no_ignore,
+        no_inventory: true,
+        threads: Some(1),
+        ..ScanArgs::of(Path::new("."))
+    };
+    let scan_args = ScanArgs { paths, ..scan_args };
+    let targets = resolve_targets(&scan_args.paths)?;
+    let plan = Plan::new(&scan_args, &targets)?;
+    let set = load_rules(&plan.rule_args(&scan_args.rules))?;
+    let engine = Engine::new(&set)?;
+    let collected = collect(&scan_args, &engine, &targets, &plan, None, started, true)?;
+    let mut explained = collected.explained;
+    explained.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+    let inputs = collected.summary.files_scanned as usize;
+    let mut out = io::stdout().lock();
+    explain::write_explained(&mut out, &explained, inputs, line, args.show_secrets)?;
+    out.flush()?;
+    Ok(EXIT_CLEAN)
+}
+
+/// `config/app.env:12` is the file and line 12, unless a file of that whole name exists.
+fn split_line_suffix(target: &str) -> (&str, Option<usize>) {
+    if Path::new(target).exists() {
+        return (target, None);
+    }
+    match target.rsplit_once(':') {
+        Some((path, line)) if !path.is_empty() => match line.parse::<usize>() {
+            Ok(n) if n > 0 => (path, Some(n)),
+            _ => (target, None),
+        },
+        _ => (target, None),
+    }
 }
 
 /// `sprawl config show`: the settings a scan of PATH would use, and where each came from.

@@ -40,6 +40,35 @@ pub enum Command {
     /// Show the effective configuration (.sprawl.toml and defaults).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Show every candidate the rules saw in a file, and what reported or dropped each one
+    /// (a failed checksum, a placeholder, an allow comment, the baseline...).
+    Explain(ExplainArgs),
+}
+
+/// `sprawl explain`: why something was, or was not, reported.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Files or folders to explain, each optionally with `:LINE` to keep only the candidates
+    /// on that line; `-` reads standard input.
+    #[arg(value_name = "FILE[:LINE]", required = true)]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// The configuration file (default: .sprawl.toml at the explained folder's repository root).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Do not read a .sprawl.toml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Also say which candidates this baseline knows.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Explain files that .gitignore, .ignore and .sprawlignore exclude too.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Print the candidates in clear (never the default).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +173,15 @@ pub enum RulesCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+    },
+    /// Print a rule's first example: a fake credential of the right format (checksum
+    /// included), to check that a hook or a pipeline catches it.
+    Example {
+        /// The rule id (see `sprawl rules list`).
+        #[arg(value_name = "RULE")]
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
     },
     /// Run the examples of the built-in rules, or of the rules given with --rules; exit 1 on any failure.
     Check {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dates;
 pub mod engine;
 pub mod enrich;
+pub mod explain;
 pub mod finding;
 pub mod inventory;
 pub mod lifecycle;

@@ -123,6 +123,11 @@ fn no_output_of_any_command_holds_a_secret() {
         assert_eq!(run.status.code(), Some(0), "{format}");
         assert_clean(&format!("suppressed {format}"), &run.stdout, &secrets);
     }
+    // explain shows every candidate, the fixtures' secrets among them: redacted.
+    let run = sprawl().arg("explain").arg(tree.path()).output().unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    assert_clean("explain", &run.stdout, &secrets);
+    assert_clean("explain stderr", &run.stderr, &secrets);
     let inventory = out_dir.path().join("inventory.yaml");
     let run = sprawl()
         .args(["inventory", "init", "--quiet", "-o"])
@@ -150,6 +155,18 @@ fn show_secrets_is_the_only_way_to_see_them() {
     let text = String::from_utf8_lossy(&run.stdout).replace("\\n", "\n");
     let missing: Vec<&String> = secrets.iter().filter(|s| !text.contains(*s)).collect();
     assert!(missing.is_empty(), "{} secrets not shown", missing.len());
+    let run = sprawl()
+        .args(["explain", "--show-secrets"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout).replace("\\n", "\n");
+    let missing: Vec<&String> = secrets.iter().filter(|s| !text.contains(*s)).collect();
+    assert!(
+        missing.is_empty(),
+        "explain: {} secrets not shown",
+        missing.len()
+    );
 }
 
 #[test]

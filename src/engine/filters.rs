@@ -170,25 +170,65 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
 
 /// True when the secret is evidently not a real credential.
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    let lower = secret.to_ascii_lowercase();
-    if PLACEHOLDER_MARKERS
+    placeholder_marker(secret).is_some()
+}
+
+/// What marks the secret as a stand-in (`example`, `${`, `<…>`, one repeated byte), looked
+/// for in its own material only: the armour and header lines of a key file (a PuTTY key's
+/// `Comment: dummy-key`) say nothing about the key.
+pub fn placeholder_marker(secret: &[u8]) -> Option<&'static str> {
+    let material = key_material(secret);
+    let lower = material.to_ascii_lowercase();
+    if let Some(marker) = PLACEHOLDER_MARKERS
         .iter()
-        .any(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
+        .find(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
     {
-        return true;
+        return Some(marker);
     }
     // `<token>`, `<your key here>`
     if lower.first() == Some(&b'<') && lower.last() == Some(&b'>') {
-        return true;
+        return Some("<…>");
     }
     // One repeated byte (`aaaaaaaa`, `00000000`).
-    lower.windows(2).all(|w| w[0] == w[1])
+    lower
+        .windows(2)
+        .all(|w| w[0] == w[1])
+        .then_some("one repeated character")
+}
+
+/// The part of a secret that is its material: for a multi-line block (a PEM, OpenSSH or
+/// PuTTY key, lines real or `\n`-escaped), the lines without a `:` header or `-----`
+/// armour; anything else whole.
+pub fn key_material(secret: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let multi_line =
+        memchr::memchr(b'\n', secret).is_some() || memchr::memmem::find(secret, b"\\n").is_some();
+    if !multi_line {
+        return secret.into();
+    }
+    let text = String::from_utf8_lossy(secret)
+        .replace("\\r", "")
+        .replace("\\n", "\n");
+    let mut material = Vec::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim();
+        if line.contains(':') || line.starts_with("-----") {
+            continue;
+        }
+        material.extend_from_slice(line.as_bytes());
+        material.push(b'\n');
+    }
+    material.into()
 }
 
 /// Values that a generic rule (a password or token found by its key name) must not report:
 /// references to other values, code, and words. Specific rules do not need this: their
 /// format already says "credential".
 pub fn is_generic_non_secret(secret: &[u8]) -> bool {
+    generic_non_secret(secret).is_some()
+}
+
+/// Why a value found by its key name is not a credential, or `None` when it may be one.
+pub fn generic_non_secret(secret: &[u8]) -> Option<&'static str> {
     const WORDS: &[&str] = &[
         "password",
         "passwd",
@@ -238,18 +278,26 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         "|",
     ];
     let lower = secret.to_ascii_lowercase();
-    if WORDS.iter().any(|w| lower == w.as_bytes())
-        || MARKERS
-            .iter()
-            .any(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
-    {
-        return true;
+    if WORDS.iter().any(|w| lower == w.as_bytes()) {
+        return Some("a bare word (password, null, true…)");
     }
-    if is_uuid(secret) || is_hash_digest_or_password_hash(&lower) || has_repeated_run(&lower) {
-        return true;
+    if MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
+    {
+        return Some("a name or a documentation value (it says test, token, example…)");
+    }
+    if is_uuid(secret) {
+        return Some("a UUID");
+    }
+    if is_hash_digest_or_password_hash(&lower) {
+        return Some("a digest or a stored password hash");
+    }
+    if has_repeated_run(&lower) {
+        return Some("a run typed twice, by a person");
     }
     if decodes_to_text(secret) {
-        return true;
+        return Some("base64 of readable text");
     }
     // Interpolation, calls, indexing, templates, env references.
     if secret.iter().any(|b| {
@@ -261,7 +309,7 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         secret.first(),
         Some(b'$' | b'%' | b'@' | b'&' | b'*' | b'#' | b'!' | b'.')
     ) {
-        return true;
+        return Some("code or a reference to another value");
     }
     let has_digit = secret.iter().any(u8::is_ascii_digit);
     // Bytes of non-ASCII UTF-8 count as letters: `françois` is a word.
@@ -273,7 +321,7 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         .iter()
         .all(|b| is_letter(b) || matches!(b, b'_' | b'-' | b'.' | b'/' | b':'));
     if identifier_like || !has_alpha {
-        return true;
+        return Some("an identifier, a word or a number");
     }
     // Dotted or slashed paths (`config.db.password`, `/etc/ssl/key.pem`, `a/b/c`).
     let segments = secret
@@ -281,14 +329,14 @@ pub fn is_generic_non_secret(secret: &[u8]) -> bool {
         .filter(|s| !s.is_empty())
         .count();
     if segments >= 3 || secret.contains(&b'/') && !has_digit {
-        return true;
+        return Some("a path");
     }
     // Version strings, dates, hex colours: mostly digits with a few letters.
     let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
     if digits * 10 > secret.len() * 8 {
-        return true;
+        return Some("mostly digits (a version, date or number)");
     }
-    false
+    None
 }
 
 /// `550e8400-e29b-41d4-a716-446655440000`: ids, not credentials, when found by key name.
@@ -414,6 +462,26 @@ mod tests {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
         assert!(!is_placeholder(b"ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1abcdef"));
+    }
+
+    #[test]
+    fn placeholder_markers_are_looked_for_in_key_material_only() {
+        let body = "AAAAB3NzaC1yc2EAAAADAQABAAABAQC2Hk29KidY8Z1zFlYsJ7k8vEhZ818lvBnH";
+        let ppk = format!(
+            "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: dummy-key\n\
+             Public-Lines: 1\n{body}\nPrivate-MAC: 660ea11193b674bab2fa0d7a5386b1b3a5f8f708"
+        );
+        assert_eq!(placeholder_marker(ppk.as_bytes()), None);
+        // The same with `\n` escapes, as in a JSON string.
+        assert_eq!(
+            placeholder_marker(ppk.replace('\n', "\\n").as_bytes()),
+            None
+        );
+        // A placeholder in the material itself still counts.
+        let fake = ppk.replace(body, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        assert_eq!(placeholder_marker(fake.as_bytes()), Some("xxxxx"));
+        // One-line secrets are looked at whole.
+        assert_eq!(placeholder_marker(b"key:EXAMPLE1234"), Some("example"));
     }
 
     #[test]

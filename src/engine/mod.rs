@@ -159,6 +159,57 @@ pub struct RawMatch {
     pub identifiers: Vec<(Arc<str>, Range<usize>)>,
 }
 
+/// Why the engine set aside a candidate that its rule's regex matched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dropped {
+    /// The `secret` group matched nothing.
+    Empty,
+    /// Fewer bits per byte than the rule's `min_entropy`.
+    Entropy { found: f64, min: f64 },
+    /// The rule's format check failed (a checksum, a JWT header, a PEM body).
+    FormatCheck(Validator),
+    /// A placeholder marker in the secret's own material.
+    Placeholder(&'static str),
+    /// One of the rule's `allow` patterns matched the secret.
+    AllowPattern,
+    /// The rule's `allow_before` matched the text before it.
+    AllowBefore,
+    /// A generic rule's value that is code, a word, an id or a digest (and why).
+    NotASecretValue(&'static str),
+    /// A generic rule's match on bytes that this specific rule matched or rejected.
+    GaveWay(RuleIdx),
+    /// Not a finding of its own: the identifier (key id) of this rule's match beside it.
+    PairedWith(RuleIdx),
+}
+
+impl Dropped {
+    /// Its family in the run's counts of look-alikes (`summary.dropped`).
+    pub fn family(&self) -> &'static str {
+        match self {
+            Dropped::Empty | Dropped::Placeholder(_) => "placeholder",
+            Dropped::Entropy { .. } => "entropy",
+            Dropped::FormatCheck(_) => "format_check",
+            Dropped::AllowPattern | Dropped::AllowBefore => "allow_pattern",
+            Dropped::NotASecretValue(_) => "not_a_secret_value",
+            Dropped::GaveWay(_) | Dropped::PairedWith(_) => "overlap",
+        }
+    }
+}
+
+/// A candidate of one scan, kept or dropped, for `sprawl explain`.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub rule: RuleIdx,
+    pub secret: Range<usize>,
+    pub dropped: Option<Dropped>,
+}
+
+/// Candidates of specific (non-generic) rules that a check dropped, by [`Dropped::family`]:
+/// look-alikes of real credentials (a token with a bad checksum, `AKIA…EXAMPLE`), which a
+/// user testing sprawl with a hand-typed token wants to hear about. Generic rules' drops
+/// (every `password = getPassword()`) are not counted.
+pub type DropCounts = std::collections::BTreeMap<&'static str, u64>;
+
 /// Per-thread working memory, reused across inputs so the hot path does not allocate.
 pub struct Scratch {
     open: Vec<Option<Range<usize>>>,
@@ -166,7 +217,10 @@ pub struct Scratch {
     windows: Vec<(RuleIdx, Range<usize>)>,
     /// Secrets that a specific rule's regex matched but its filters rejected (a look-alike
     /// with a bad checksum, a placeholder): generic rules must not report those bytes either.
-    vetoed: Vec<Range<usize>>,
+    vetoed: Vec<(Range<usize>, RuleIdx)>,
+    dropped: DropCounts,
+    /// Every candidate with its verdict, when `sprawl explain` asks (see [`Scratch::trace`]).
+    trace: Option<Vec<Candidate>>,
     caches: Vec<Option<meta::Cache>>,
     captures: Vec<Option<Captures>>,
     /// Rules the caller left out of scans with this scratch (see [`Scratch::mute`]).
@@ -181,6 +235,21 @@ impl Scratch {
         if let Some(slot) = self.muted.get_mut(rule.0 as usize) {
             *slot = muted;
         }
+    }
+
+    /// Starts (or stops) recording every candidate of the following scans with its verdict.
+    pub fn trace(&mut self, on: bool) {
+        self.trace = on.then(|| self.trace.take().unwrap_or_default());
+    }
+
+    /// The candidates recorded since the last call (tracing stays on).
+    pub fn take_trace(&mut self) -> Vec<Candidate> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The look-alikes dropped since the last call.
+    pub fn take_dropped(&mut self) -> DropCounts {
+        std::mem::take(&mut self.dropped)
     }
 }
 
@@ -319,14 +388,16 @@ impl Engine {
 
     /// Removes the matches of rules that exclude this input's path.
     pub fn drop_excluded_paths(&self, path: &str, matches: &mut Vec<RawMatch>) {
-        matches.retain(|m| {
-            let rule = &self.rules[m.rule.0 as usize];
-            !rule.matcher().is_some_and(|c| {
-                c.exclude_paths
-                    .iter()
-                    .any(|re| re.is_match(path.as_bytes()))
-            })
-        });
+        matches.retain(|m| !self.excludes_path(m.rule, path));
+    }
+
+    /// Whether `rule` skips inputs at `path` (its `exclude_paths`).
+    pub fn excludes_path(&self, rule: RuleIdx, path: &str) -> bool {
+        self.rules[rule.0 as usize].matcher().is_some_and(|c| {
+            c.exclude_paths
+                .iter()
+                .any(|re| re.is_match(path.as_bytes()))
+        })
     }
 
     /// How many bytes around a match the engine may read to find it (the longest rule window
@@ -363,6 +434,8 @@ impl Engine {
             touched: Vec::new(),
             windows: Vec::new(),
             vetoed: Vec::new(),
+            dropped: DropCounts::new(),
+            trace: None,
             caches: (0..self.rules.len()).map(|_| None).collect(),
             captures: (0..self.rules.len()).map(|_| None).collect(),
             muted: vec![false; self.rules.len()],
@@ -382,7 +455,13 @@ impl Engine {
         scratch.windows.clear();
         if out.len() > first {
             let matches: Vec<RawMatch> = out.drain(first..).collect();
-            postprocess(&self.rules, matches, &mut scratch.vetoed, out);
+            postprocess(
+                &self.rules,
+                matches,
+                &mut scratch.vetoed,
+                out,
+                scratch.trace.as_mut(),
+            );
         }
         scratch.vetoed.clear();
     }
@@ -476,15 +555,30 @@ impl Engine {
             };
             let next = if m.is_empty() { m.end() + 1 } else { m.end() };
             let secret = caps.get_group(matcher.secret_group).map(|s| s.range());
-            let accepted = secret.as_ref().is_some_and(|secret| {
-                !secret.is_empty()
-                    && rule.accepts(matcher, &hay[secret.clone()])
-                    && !matcher.allowed_by_context(hay, m.start())
-            });
-            if !accepted && !rule.info.generic {
-                scratch.vetoed.push(secret.clone().unwrap_or(m.range()));
+            let verdict = match &secret {
+                Some(secret) if !secret.is_empty() => rule
+                    .verdict(matcher, &hay[secret.clone()])
+                    .and_then(|()| match matcher.allowed_by_context(hay, m.start()) {
+                        true => Err(Dropped::AllowBefore),
+                        false => Ok(()),
+                    }),
+                _ => Err(Dropped::Empty),
+            };
+            let at = secret.clone().unwrap_or(m.range());
+            if let Err(dropped) = &verdict
+                && !rule.info.generic
+            {
+                scratch.vetoed.push((at.clone(), idx));
+                *scratch.dropped.entry(dropped.family()).or_default() += 1;
             }
-            if let Some(secret) = secret.filter(|_| accepted) {
+            if let Some(trace) = &mut scratch.trace {
+                trace.push(Candidate {
+                    rule: idx,
+                    secret: at,
+                    dropped: verdict.clone().err(),
+                });
+            }
+            if let Some(secret) = secret.filter(|_| verdict.is_ok()) {
                 let identifiers = matcher
                     .identifier_groups
                     .iter()
@@ -539,21 +633,30 @@ impl CompiledRule {
             .as_ref()
     }
 
-    fn accepts(&self, matcher: &Matcher, secret: &[u8]) -> bool {
-        if let Some(min) = self.min_entropy
-            && filters::shannon_entropy(secret) < min
-        {
-            return false;
+    /// Whether the secret passes the rule's checks, and if not, the first that failed.
+    fn verdict(&self, matcher: &Matcher, secret: &[u8]) -> Result<(), Dropped> {
+        if let Some(min) = self.min_entropy {
+            let found = filters::shannon_entropy(secret);
+            if found < min {
+                return Err(Dropped::Entropy { found, min });
+            }
         }
         if let Some(validator) = self.validator
             && !filters::validate(validator, secret)
         {
-            return false;
+            return Err(Dropped::FormatCheck(validator));
         }
-        if matcher.allow.iter().any(|re| re.is_match(secret)) || filters::is_placeholder(secret) {
-            return false;
+        if matcher.allow.iter().any(|re| re.is_match(secret)) {
+            return Err(Dropped::AllowPattern);
         }
-        !(self.info.generic && filters::is_generic_non_secret(secret))
+        if let Some(marker) = filters::placeholder_marker(secret) {
+            return Err(Dropped::Placeholder(marker));
+        }
+        match self.info.generic {
+            true => filters::generic_non_secret(secret)
+                .map_or(Ok(()), |why| Err(Dropped::NotASecretValue(why))),
+            false => Ok(()),
+        }
     }
 }
 
@@ -608,19 +711,30 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Companion pairing and generic-vs-specific overlap, on the matches of one input.
+/// Companion pairing and generic-vs-specific overlap, on the matches of one input; the
+/// matches set aside here are marked in `trace` when there is one.
 fn postprocess(
     rules: &[CompiledRule],
     mut matches: Vec<RawMatch>,
-    vetoed: &mut Vec<Range<usize>>,
+    vetoed: &mut Vec<(Range<usize>, RuleIdx)>,
     out: &mut Vec<RawMatch>,
+    mut trace: Option<&mut Vec<Candidate>>,
 ) {
     matches.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
     matches.dedup_by(|a, b| a.rule == b.rule && a.secret == b.secret);
+    let mut mark = |m: &RawMatch, dropped: Dropped| {
+        if let Some(trace) = trace.as_deref_mut()
+            && let Some(c) = trace
+                .iter_mut()
+                .find(|c| c.rule == m.rule && c.secret == m.secret && c.dropped.is_none())
+        {
+            c.dropped = Some(dropped);
+        }
+    };
 
     // Companion pairing. Candidates are searched only near the match (matches are sorted by
     // secret start), so a file with thousands of key ids stays linear.
-    let mut consumed = vec![false; matches.len()];
+    let mut consumed: Vec<Option<RuleIdx>> = vec![None; matches.len()];
     for i in 0..matches.len() {
         let Some(link) = &rules[matches[i].rule.0 as usize].companion else {
             continue;
@@ -639,7 +753,7 @@ fn postprocess(
             .filter(|&(_, d)| d <= link.within)
             .min_by_key(|&(_, d)| d);
         if let Some((j, _)) = nearest {
-            consumed[j] = true;
+            consumed[j] = Some(matches[i].rule);
             let value = matches[j].secret.clone();
             let name = link.identifier.clone();
             let m = &mut matches[i];
@@ -650,24 +764,31 @@ fn postprocess(
 
     // A generic rule gives way to any specific rule whose secret overlaps its own, whether
     // the specific rule reported those bytes or rejected them.
-    let mut specific: Vec<Range<usize>> = matches
+    let mut specific: Vec<(Range<usize>, RuleIdx)> = matches
         .iter()
         .filter(|m| !rules[m.rule.0 as usize].info.generic)
-        .map(|m| m.secret.clone())
+        .map(|m| (m.secret.clone(), m.rule))
         .chain(vetoed.drain(..))
         .collect();
-    specific.sort_by_key(|r| r.start);
-    let overlaps_specific = |r: &Range<usize>| {
+    specific.sort_by_key(|(r, _)| r.start);
+    let overlapping_specific = |r: &Range<usize>| {
         // `specific` is sorted by start; only ranges starting before r.end can overlap.
-        let upto = specific.partition_point(|s| s.start < r.end);
-        specific[..upto].iter().any(|s| s.end > r.start)
+        let upto = specific.partition_point(|(s, _)| s.start < r.end);
+        specific[..upto]
+            .iter()
+            .find(|(s, _)| s.end > r.start)
+            .map(|(_, rule)| *rule)
     };
 
-    for (m, used) in matches.into_iter().zip(consumed) {
-        if used {
+    for (m, paired) in matches.into_iter().zip(consumed) {
+        if let Some(with) = paired {
+            mark(&m, Dropped::PairedWith(with));
             continue;
         }
-        if rules[m.rule.0 as usize].info.generic && overlaps_specific(&m.secret) {
+        if rules[m.rule.0 as usize].info.generic
+            && let Some(specific) = overlapping_specific(&m.secret)
+        {
+            mark(&m, Dropped::GaveWay(specific));
             continue;
         }
         out.push(m);

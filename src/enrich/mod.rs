@@ -80,6 +80,12 @@ impl<'a> LineCursor<'a> {
     }
 }
 
+/// The 1-based line and character column of one offset (for a few offsets; many go through
+/// [`Positions`] in one pass).
+pub fn position(hay: &[u8], offset: usize) -> (usize, usize) {
+    LineCursor::new(hay).advance_to(offset)
+}
+
 /// Line and column of a set of offsets, computed in one pass.
 struct Positions {
     offsets: Vec<usize>,

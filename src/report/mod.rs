@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::engine::DropCounts;
 use crate::enrich::structure::ConfigCounts;
 use crate::finding::{Status, Suppressed, SuppressionKind};
 use crate::inventory::InventoryReport;
@@ -133,6 +134,10 @@ pub struct Summary {
     pub statuses: BTreeMap<Status, u64>,
     /// Findings (or places of one) kept out of the count, by why.
     pub suppressed: BTreeMap<SuppressionKind, u64>,
+    /// Look-alikes of specific credentials that a check dropped (a bad checksum, a
+    /// placeholder), by the check's family; `sprawl explain` shows each one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: DropCounts,
 }
 
 impl Summary {
@@ -172,6 +177,13 @@ impl Summary {
         }
     }
 
+    /// Counts look-alikes dropped by the engine.
+    pub fn add_dropped(&mut self, dropped: DropCounts) {
+        for (family, n) in dropped {
+            *self.dropped.entry(family).or_default() += n;
+        }
+    }
+
     /// Adds the totals of another worker's summary.
     pub fn merge(&mut self, other: Summary) {
         self.files_scanned += other.files_scanned;
@@ -186,6 +198,7 @@ impl Summary {
         self.archives.opened += other.archives.opened;
         self.archives.entries += other.archives.entries;
         self.configs.merge(other.configs);
+        self.add_dropped(other.dropped);
         for p in other.problems {
             if self.problems.len() < MAX_LISTED_PROBLEMS {
                 self.problems.push(p);

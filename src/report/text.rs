@@ -105,13 +105,32 @@ pub fn write_text(
         }
         writeln!(out, "{line}")?;
     }
+    if let Some(note) = dropped_note(summary) {
+        writeln!(out, "{}", style.paint("2", &note))?;
+    }
     writeln!(out, "{}", summary_line(summary))
+}
+
+/// A hand-typed token with a wrong checksum finds nothing: say so, where the user looks.
+fn dropped_note(s: &Summary) -> Option<String> {
+    let n: u64 = s.dropped.values().sum();
+    (n > 0).then(|| {
+        format!(
+            "note: {} dropped by checksum or placeholder checks; `sprawl explain PATH` shows {}",
+            if n == 1 {
+                "1 look-alike of a credential was".to_string()
+            } else {
+                format!("{n} look-alikes of credentials were")
+            },
+            if n == 1 { "it" } else { "them" }
+        )
+    })
 }
 
 /// A file name or key as the terminal should see it: control characters (a newline in a
 /// file name, an escape sequence a hostile repository planted) are written escaped, so
 /// each place stays on one line and nothing reaches the terminal as a command.
-fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }

@@ -1,0 +1,154 @@
+//! `sprawl explain`: every candidate the rules saw in an input, and what kept or dropped it.
+//! Users ask "why was this not found?" and "why was this flagged?" more than anything else;
+//! rule authors need the same answer. The engine records its verdicts
+//! ([`crate::engine::Candidate`]); the scan adds what later stages decided (the file's
+//! structure, decoding, suppression); this module words them.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use crate::engine::{Dropped, Engine, RuleInfo};
+use crate::finding::{Fingerprint, Secret};
+use crate::rules::Validator;
+
+/// What became of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A finding that counts.
+    Reported,
+    /// A finding set aside, with the suppression's reason (`sprawl:allow: fixture`).
+    Suppressed(String),
+    /// Not a finding, and why, in words.
+    Dropped(String),
+    /// A finding whose suppression is not decided yet (between matching and emitting).
+    Found,
+}
+
+/// One candidate: where it is, which rule matched it, and its verdict.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub rule: Arc<RuleInfo>,
+    pub secret: Secret,
+    pub fingerprint: Fingerprint,
+    pub redacted: String,
+    /// Encodings undone to reach it (`base64`), for candidates found decoded.
+    pub decoded: Vec<&'static str>,
+    pub verdict: Verdict,
+}
+
+/// The engine's reason for a drop, in words.
+pub fn dropped_words(dropped: &Dropped, engine: &Engine) -> String {
+    let rule = |idx| engine.rule_info(idx).id.clone();
+    match dropped {
+        Dropped::Empty => "the secret part of the match is empty".into(),
+        Dropped::Entropy { found, min } => {
+            format!("entropy {found:.2} bits per character, below the rule's minimum of {min}")
+        }
+        Dropped::FormatCheck(Validator::Crc32Base62) => {
+            "checksum failed: the last 6 characters are not the CRC32 of the rest, so it is \
+             not a token the provider issued"
+                .into()
+        }
+        Dropped::FormatCheck(Validator::Jwt) => {
+            "not a JWT: header and payload are not JSON with an `alg`".into()
+        }
+        Dropped::FormatCheck(Validator::Base64) => "not valid base64".into(),
+        Dropped::FormatCheck(Validator::Pem) => {
+            "the PEM body is not the base64 of a key (too short or broken)".into()
+        }
+        Dropped::Placeholder(marker) => format!("placeholder marker '{marker}'"),
+        Dropped::AllowPattern => {
+            "matches one of the rule's allow patterns (a documented sample or stand-in)".into()
+        }
+        Dropped::AllowBefore => {
+            "the text before it says what it is not (the rule's allow_before)".into()
+        }
+        Dropped::NotASecretValue(why) => {
+            format!(
+                "the value is {why}; generic rules report only values that look like credentials"
+            )
+        }
+        Dropped::GaveWay(specific) => {
+            format!(
+                "gave way to {}, which matched the same characters",
+                rule(*specific)
+            )
+        }
+        Dropped::PairedWith(main) => format!(
+            "the key id of the {} match beside it, part of that finding",
+            rule(*main)
+        ),
+    }
+}
+
+/// Writes one line per candidate (in input order) and a closing count. `line` keeps only the
+/// candidates that cover that line.
+pub fn write_explained(
+    out: &mut dyn Write,
+    explained: &[Explained],
+    inputs: usize,
+    line: Option<usize>,
+    show_secrets: bool,
+) -> io::Result<()> {
+    let shown: Vec<&Explained> = explained
+        .iter()
+        .filter(|e| line.is_none_or(|l| e.line <= l && l <= e.end_line))
+        .collect();
+    for e in &shown {
+        let secret = if show_secrets {
+            String::from_utf8_lossy(e.secret.expose()).into_owned()
+        } else {
+            e.redacted.clone()
+        };
+        let verdict = match &e.verdict {
+            Verdict::Reported | Verdict::Found => "reported".to_string(),
+            Verdict::Suppressed(reason) => format!("suppressed: {reason}"),
+            Verdict::Dropped(why) => format!("dropped: {why}"),
+        };
+        let decoded = if e.decoded.is_empty() {
+            String::new()
+        } else {
+            format!(" (decoded: {})", e.decoded.join(" > "))
+        };
+        writeln!(
+            out,
+            "{}:{}:{}  {}  {}{decoded}  {verdict}",
+            crate::report::text::printable(&e.path),
+            e.line,
+            e.column,
+            e.rule.id,
+            secret.escape_debug()
+        )?;
+    }
+    let count = |f: fn(&Verdict) -> bool| shown.iter().filter(|e| f(&e.verdict)).count();
+    let reported = count(|v| matches!(v, Verdict::Reported | Verdict::Found));
+    let suppressed = count(|v| matches!(v, Verdict::Suppressed(_)));
+    let dropped = count(|v| matches!(v, Verdict::Dropped(_)));
+    let scope = match line {
+        Some(l) => format!(" on line {l}"),
+        None => String::new(),
+    };
+    if shown.is_empty() {
+        writeln!(
+            out,
+            "explain: no candidate{scope} in {} (no rule's keyword occurs there, or its \
+             pattern did not match)",
+            plural(inputs, "input", "inputs"),
+        )
+    } else {
+        writeln!(
+            out,
+            "explain: {}{scope} in {} · {reported} reported · {suppressed} suppressed · {dropped} dropped",
+            plural(shown.len(), "candidate", "candidates"),
+            plural(inputs, "input", "inputs"),
+        )
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
