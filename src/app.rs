@@ -393,6 +393,13 @@ impl<'s, 'a> Worker<'s, 'a> {
             }
         } else {
             engine.drop_excluded_paths(path, &mut self.matches);
+            // Another scanner's baseline or report: digests and copies, not credentials.
+            let generic = |m: &RawMatch| engine.rule_info(m.rule).generic;
+            if self.matches.iter().any(generic)
+                && enrich::scanner_files::scanner_file(path, bytes).is_some()
+            {
+                self.matches.retain(|m| !generic(m));
+            }
         }
         let mut decoded =
             decode::scan_decoded(engine, &mut self.scratch, path, bytes, &self.matches);
@@ -461,6 +468,13 @@ impl<'s, 'a> Worker<'s, 'a> {
                 {
                     reached.insert((line, column));
                     Verdict::Found
+                }
+                None if engine.rule_info(candidate.rule).generic
+                    && let Some(scanner) = enrich::scanner_files::scanner_file(path, hay) =>
+                {
+                    Verdict::Dropped(format!(
+                        "a {scanner} baseline or report: generic rules do not apply there"
+                    ))
                 }
                 None if engine.excludes_path(candidate.rule, path) => {
                     Verdict::Dropped("the rule skips files at this path (exclude_paths)".into())
@@ -866,6 +880,7 @@ impl Plan {
         Suppressor {
             allows: &self.settings.allows,
             baseline: self.baseline.as_ref(),
+            report_generic_in_tests: self.settings.report_generic_in_tests.value,
         }
     }
 }

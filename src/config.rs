@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -43,6 +43,7 @@ struct RawConfig {
     fail_on: Option<Spanned<Vec<FailOn>>>,
     archives: Option<Spanned<bool>>,
     max_archive_size: Option<Spanned<SizeValue>>,
+    report_generic_in_tests: Option<Spanned<bool>>,
     #[serde(default)]
     allow: Vec<Spanned<RawAllow>>,
 }
@@ -141,6 +142,7 @@ pub struct Config {
     pub fail_on: Option<Setting<Vec<FailOn>>>,
     pub archives: Option<Setting<bool>>,
     pub max_archive_size: Option<Setting<u64>>,
+    pub report_generic_in_tests: Option<Setting<bool>>,
     pub allows: Vec<Allow>,
 }
 
@@ -238,6 +240,10 @@ impl Config {
                 Setting::at(&at, start, a.into_inner())
             }),
             max_archive_size,
+            report_generic_in_tests: raw.report_generic_in_tests.map(|r| {
+                let start = r.span().start;
+                Setting::at(&at, start, r.into_inner())
+            }),
             allows,
         })
     }
@@ -266,6 +272,9 @@ pub struct Effective {
     /// Open archives and scan their entries.
     pub archives: Setting<bool>,
     pub max_archive_size: Setting<u64>,
+    /// Count generic findings (passwords and tokens found by key name) in test paths,
+    /// instead of setting them aside as test data.
+    pub report_generic_in_tests: Setting<bool>,
     pub allows: Vec<Allow>,
 }
 
@@ -336,6 +345,7 @@ impl Effective {
                 config.max_archive_size,
                 defaults.max_archive_size,
             ),
+            report_generic_in_tests: pick(None, config.report_generic_in_tests, false),
             allows: config.allows,
         }
     }
@@ -459,6 +469,12 @@ impl fmt::Display for Effective {
             self.max_archive_size.value.to_string(),
             &self.max_archive_size.source,
         )?;
+        line(
+            f,
+            "report_generic_in_tests",
+            self.report_generic_in_tests.value.to_string(),
+            &self.report_generic_in_tests.source,
+        )?;
         for allow in &self.allows {
             writeln!(f, "[[allow]]  # {}: {}", allow.origin, allow.reason)?;
         }
@@ -517,7 +533,11 @@ fn allow(
     let secret = match raw.secret_regex {
         None => None,
         Some(re) => Some(
-            Regex::new(re.get_ref())
+            // As rule patterns are: ASCII classes over bytes (the crate has no Unicode tables,
+            // so `\d` would otherwise be refused).
+            RegexBuilder::new(re.get_ref())
+                .unicode(false)
+                .build()
                 .map_err(|e| invalid(re.span().start, format!("secret_regex: {e}")))?,
         ),
     };
@@ -604,7 +624,7 @@ mod tests {
     fn mistakes_name_the_line() {
         assert_eq!(
             parse("max_age_days = 60\nfail_onn = [\"any\"]\n").unwrap_err(),
-            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `allow`"
+            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `report_generic_in_tests`, `allow`"
         );
         assert!(
             parse("[[allow]]\npath = \"a/**\"\n")

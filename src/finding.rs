@@ -172,6 +172,9 @@ pub enum SuppressionKind {
     Config,
     /// Recorded in the baseline given with `--baseline`.
     Baseline,
+    /// A generic rule's match (a password or token found by its key name, the least certain
+    /// kind) in a path that is evidently test data: `tests/`, `testdata/`, `*_test.go`.
+    TestData,
 }
 
 /// A finding kept out of the count, with the locations that were suppressed and why.

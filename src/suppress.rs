@@ -14,6 +14,77 @@ use crate::sources::ProjectPaths;
 /// The marker of an inline allow comment.
 const ALLOW_MARKER: &[u8] = b"sprawl:allow";
 
+/// Other scanners' inline allow markers, which users adopting sprawl already have in their
+/// code; each covers its own line, as it does for the tool that defined it.
+const FOREIGN_MARKERS: &[&str] = &[
+    "gitleaks:allow",
+    "kingfisher:ignore",
+    "kingfisher:allow",
+    "trufflehog:ignore",
+    "ggignore",
+];
+
+/// detect-secrets' markers: `pragma: allowlist secret` on the line (or the older `whitelist`),
+/// and `pragma: allowlist nextline secret` alone on the line above.
+static DETECT_SECRETS_SAME_LINE: std::sync::LazyLock<regex::bytes::Regex> =
+    std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"pragma: ?(?:allow|white)list[ -]secret")
+            .expect("a valid pattern")
+    });
+static DETECT_SECRETS_NEXT_LINE: std::sync::LazyLock<regex::bytes::Regex> =
+    std::sync::LazyLock::new(|| {
+        // `(?-u)`: the crate is built without Unicode classes.
+        regex::bytes::Regex::new(
+            r"(?-u)^[ \t]*[^ \t\r\n]{1,4}[ \t]*pragma: ?allowlist[ -]nextline[ -]secret",
+        )
+        .expect("a valid pattern")
+    });
+
+/// The reason an inline comment allows a match of `rule` at `offset`: `sprawl:allow` on its
+/// line or the line above (see [`allow_reason`]), or another scanner's marker that covers
+/// its line. `None` when nothing allows it (or a `sprawl:allow` names another rule).
+pub fn inline_allow_reason(
+    hay: &[u8],
+    offset: usize,
+    rule: &str,
+    is_rule: impl Fn(&str) -> bool,
+) -> Option<String> {
+    if let Some(comment) = inline_allow(hay, offset) {
+        return allow_reason(comment, rule, is_rule);
+    }
+    let (line, above) = line_and_above(hay, offset);
+    if let Some(marker) = FOREIGN_MARKERS
+        .iter()
+        .find(|m| memchr::memmem::find(line, m.as_bytes()).is_some())
+    {
+        return Some((*marker).to_string());
+    }
+    if DETECT_SECRETS_SAME_LINE.is_match(line) {
+        return Some("pragma: allowlist secret".to_string());
+    }
+    if above.is_some_and(|above| DETECT_SECRETS_NEXT_LINE.is_match(above)) {
+        return Some("pragma: allowlist nextline secret".to_string());
+    }
+    None
+}
+
+/// The line holding `offset` and the line above it (none on the first line), without their
+/// line breaks.
+fn line_and_above(hay: &[u8], offset: usize) -> (&[u8], Option<&[u8]>) {
+    let offset = offset.min(hay.len());
+    let line_start = memchr::memrchr(b'\n', &hay[..offset]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &hay[offset..]).map_or(hay.len(), |i| offset + i);
+    let line = &hay[line_start..line_end];
+    let above = (line_start > 0).then(|| {
+        let end = line_start - 1;
+        let start = memchr::memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
+        hay[start..end]
+            .strip_suffix(b"\r")
+            .unwrap_or(&hay[start..end])
+    });
+    (line, above)
+}
+
 /// The text after `sprawl:allow` on the line holding `offset` or on the line above it.
 pub fn inline_allow(hay: &[u8], offset: usize) -> Option<&[u8]> {
     let offset = offset.min(hay.len());
@@ -59,10 +130,12 @@ fn reason_text(reason: &str) -> String {
     }
 }
 
-/// Applies allows and the baseline to findings.
+/// Applies allows, the baseline and the test-data rule to findings.
 pub struct Suppressor<'a> {
     pub allows: &'a [Allow],
     pub baseline: Option<&'a Baseline>,
+    /// Count generic findings in test paths instead of setting them aside.
+    pub report_generic_in_tests: bool,
 }
 
 impl Suppressor<'_> {
@@ -80,10 +153,20 @@ impl Suppressor<'_> {
                     SuppressionKind::Config,
                     format!("{}: {}", allow.origin, allow.reason),
                 ))
+            } else if let Some(b) = self
+                .baseline
+                .filter(|b| b.knows(&fingerprint, &location.path))
+            {
+                Some((SuppressionKind::Baseline, format!("in baseline {}", b.path)))
+            } else if finding.rule.generic && !self.report_generic_in_tests {
+                test_data_marker(&location.path).map(|marker| {
+                    (
+                        SuppressionKind::TestData,
+                        format!("a generic match in test data ({marker})"),
+                    )
+                })
             } else {
-                self.baseline
-                    .filter(|b| b.knows(&fingerprint, &location.path))
-                    .map(|b| (SuppressionKind::Baseline, format!("in baseline {}", b.path)))
+                None
             };
             match why {
                 Some(key) => groups.entry(key).or_default().push(location),
@@ -105,6 +188,54 @@ impl Suppressor<'_> {
         let kept = (!finding.locations.is_empty()).then_some(finding);
         (kept, suppressed)
     }
+}
+
+/// What makes a path evidently test data: a folder of tests or fixtures, or a test file by
+/// the naming convention of its language. `None` for other paths.
+pub fn test_data_marker(path: &str) -> Option<String> {
+    const FOLDERS: &[&str] = &[
+        "test",
+        "tests",
+        "__tests__",
+        "testdata",
+        "test_data",
+        "test-data",
+        "testfixtures",
+        "fixtures",
+        "__fixtures__",
+        "__mocks__",
+        "mocks",
+        "spec",
+        "specs",
+    ];
+    let mut parts = path.split(['/', '!']).filter(|p| !p.is_empty()).peekable();
+    while let Some(part) = parts.next() {
+        let lower = part.to_ascii_lowercase();
+        if parts.peek().is_some() {
+            if FOLDERS.contains(&lower.as_str()) {
+                return Some(format!("{part}/"));
+            }
+            continue;
+        }
+        // The file name: test_x.py, x_test.go, x.test.ts, x.spec.js, XTest.java, XTests.cs,
+        // x_spec.rb, conftest.py.
+        let stem = lower.split('.').next().unwrap_or(&lower);
+        let test_file = stem.starts_with("test_")
+            || stem.ends_with("_test")
+            || stem.ends_with("_tests")
+            || stem.ends_with("_spec")
+            || stem == "conftest"
+            || lower.contains(".test.")
+            || lower.contains(".spec.")
+            || part
+                .split('.')
+                .next()
+                .is_some_and(|s| s.len() > 4 && (s.ends_with("Test") || s.ends_with("Tests")));
+        if test_file {
+            return Some(part.to_string());
+        }
+    }
+    None
 }
 
 /// Folds suppressed parts of the same finding (from several files) into one, sorted.
@@ -359,6 +490,66 @@ mod tests {
         assert!(inline_allow(hay, at("SECRET3")).is_some());
         assert_eq!(inline_allow(b"x = SECRET", 4), None);
         assert_eq!(inline_allow(b"SECRET", 0), None);
+    }
+
+    #[test]
+    fn other_scanners_markers_cover_their_own_line() {
+        let hay =
+            b"a = SECRET1 # gitleaks:allow\nb = SECRET2\nc = SECRET3 // pragma: allowlist secret\n\
+            # pragma: allowlist nextline secret\nd = SECRET4\ne = SECRET5 # trufflehog:ignore\n\
+            f = SECRET6 # kingfisher:ignore\ng = SECRET7\nh = SECRET8 # pragma: whitelist secret\n";
+        let at = |needle: &str| memchr::memmem::find(hay, needle.as_bytes()).unwrap();
+        let reason = |needle: &str| inline_allow_reason(hay, at(needle), "r", |_| false);
+        assert_eq!(reason("SECRET1").as_deref(), Some("gitleaks:allow"));
+        // Unlike sprawl:allow, another tool's same-line marker does not cover the next line.
+        assert_eq!(reason("SECRET2"), None);
+        assert_eq!(
+            reason("SECRET3").as_deref(),
+            Some("pragma: allowlist secret")
+        );
+        assert_eq!(
+            reason("SECRET4").as_deref(),
+            Some("pragma: allowlist nextline secret")
+        );
+        assert_eq!(reason("SECRET5").as_deref(), Some("trufflehog:ignore"));
+        assert_eq!(reason("SECRET6").as_deref(), Some("kingfisher:ignore"));
+        assert_eq!(reason("SECRET7"), None);
+        assert_eq!(
+            reason("SECRET8").as_deref(),
+            Some("pragma: allowlist secret")
+        );
+        // A nextline pragma after code does not count (detect-secrets' own rule).
+        let hidden = b"x = 1 # pragma: allowlist nextline secret\ny = SECRET\n";
+        let offset = memchr::memmem::find(hidden, b"SECRET").unwrap();
+        assert_eq!(inline_allow_reason(hidden, offset, "r", |_| false), None);
+    }
+
+    #[test]
+    fn test_data_is_recognised_by_folder_or_file_name() {
+        for (path, marker) in [
+            ("tests/plugins/aws_test.py", "tests/"),
+            ("pkg/testdata/config.yaml", "testdata/"),
+            ("src/__tests__/api.js", "__tests__/"),
+            ("spec/models/user_spec.rb", "spec/"),
+            ("internal/auth_test.go", "auth_test.go"),
+            ("test_settings.py", "test_settings.py"),
+            ("web/login.test.ts", "login.test.ts"),
+            ("src/main/java/AuthTest.java", "AuthTest.java"),
+            ("lib.jar!/fixtures/a.env", "fixtures/"),
+        ] {
+            assert_eq!(test_data_marker(path).as_deref(), Some(marker), "{path}");
+        }
+        for path in [
+            "src/config.py",
+            "contest/app.env",
+            "latest.env",
+            "attestation/x.yaml",
+            "Test.java",
+            "docs/testing.md",
+            "tests",
+        ] {
+            assert_eq!(test_data_marker(path), None, "{path}");
+        }
     }
 
     #[test]

@@ -303,3 +303,70 @@ fn config_errors_are_one_line_with_file_and_line() {
         .code(2)
         .stderr(predicates::str::contains("needs a reason"));
 }
+
+#[test]
+fn adopting_sprawl_beside_other_scanners() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (token, npm) = (ghp(), npm());
+    // Other tools' allow markers, each on its own line (or detect-secrets' line above).
+    write(
+        dir,
+        "src/a.py",
+        &format!("TOKEN = \"{token}\"  # gitleaks:allow\n"),
+    );
+    write(
+        dir,
+        "src/b.py",
+        &format!("# pragma: allowlist nextline secret\nNPM = \"{npm}\"\n"),
+    );
+    // A detect-secrets baseline: digests of secrets, under a key that says so.
+    write(
+        dir,
+        ".secrets.baseline",
+        "{\n  \"version\": \"1.5.0\",\n  \"plugins_used\": [{\"name\": \"KeywordDetector\"}],\n  \
+         \"results\": {\"src/x.py\": [{\"type\": \"Secret Keyword\", \
+         \"hashed_secret\": \"b5198bd90f4c1b6f2e3d8a7c6b5a49382716f0e1\", \"line_number\": 3}]}\n}\n",
+    );
+    write(
+        dir,
+        "audit.json",
+        "{\"hashed_secret\": \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b\"}\n",
+    );
+    // Test data: a generic password is set aside; a token of a known format is not.
+    write(
+        dir,
+        "tests/settings.py",
+        "DB_PASSWORD = \"Zq8!vR2#pLw7xN\"\n",
+    );
+    write(dir, "tests/ci.env", &format!("GH={token}\n"));
+
+    let (code, report) = scan(dir, &["--show-suppressed"]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&report, "findings"), ["tests/ci.env:1"]);
+    assert_eq!(report["summary"]["suppressed"]["inline"], 2);
+    assert_eq!(report["summary"]["suppressed"]["test-data"], 1);
+    let reasons: Vec<&str> = report["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["suppression"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(reasons.contains(&"gitleaks:allow"), "{reasons:?}");
+    assert!(
+        reasons.contains(&"pragma: allowlist nextline secret"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"a generic match in test data (tests/)"),
+        "{reasons:?}"
+    );
+
+    // A repository that wants them reported says so.
+    write(dir, ".sprawl.toml", "report_generic_in_tests = true\n");
+    let (_, report) = scan(dir, &[]);
+    assert_eq!(
+        paths(&report, "findings"),
+        ["tests/ci.env:1", "tests/settings.py:1"]
+    );
+}

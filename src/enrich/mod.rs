@@ -2,6 +2,7 @@
 //! column of each location (computed only for matches, never for whole files).
 
 pub mod decode;
+pub mod scanner_files;
 pub mod structure;
 
 use std::collections::{BTreeMap, HashMap};
@@ -208,8 +209,8 @@ fn findings_from_hits(
             source: SourceKind::File,
             key_path: view.key_path(&hit.at),
             decoded: hit.decoded,
-            allow: suppress::inline_allow(hay, hit.at.start).and_then(|comment| {
-                suppress::allow_reason(comment, rule_id, |id| engine.has_rule(id))
+            allow: suppress::inline_allow_reason(hay, hit.at.start, rule_id, |id| {
+                engine.has_rule(id)
             }),
         };
         let fingerprint = Fingerprint::of(hit.secret);

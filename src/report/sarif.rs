@@ -308,7 +308,9 @@ fn result(entry: &Entry, rule_index: i64) -> SarifResult {
     if let Some(suppressed) = entry.suppressed {
         let kind = match suppressed.kind {
             SuppressionKind::Inline => "inSource",
-            SuppressionKind::Config | SuppressionKind::Baseline => "external",
+            SuppressionKind::Config | SuppressionKind::Baseline | SuppressionKind::TestData => {
+                "external"
+            }
         };
         result.suppressions = Some(vec![
             Suppression::builder()

@@ -306,6 +306,7 @@ fn kind_name(kind: SuppressionKind) -> &'static str {
         SuppressionKind::Inline => "inline",
         SuppressionKind::Config => "allow list",
         SuppressionKind::Baseline => "baseline",
+        SuppressionKind::TestData => "test data",
     }
 }
 

@@ -251,12 +251,30 @@ fn secret_span(tokens: &[String]) -> Option<(usize, usize)> {
     first.map(|f| (f, last_end))
 }
 
-/// True when a key of these tokens holds a secret: it has a secret word, and no word after the
-/// last one says it only describes the secret.
+/// Words before a secret word that make the key hold a digest of the secret, not the secret:
+/// `hashed_secret` (every entry of a detect-secrets baseline), `sha256_password`.
+const DIGEST_OF: &[&str] = &[
+    "hash",
+    "hashed",
+    "digest",
+    "sha1",
+    "sha256",
+    "sha512",
+    "md5",
+    "checksum",
+    "fingerprint",
+];
+
+/// True when a key of these tokens holds a secret: it has a secret word, no word just before
+/// it says the value is a digest of it, and no word after the last one says it only describes
+/// the secret.
 pub fn tokens_name_secret(tokens: &[String]) -> bool {
-    let Some((_, end)) = secret_span(tokens) else {
+    let Some((start, end)) = secret_span(tokens) else {
         return false;
     };
+    if start > 0 && DIGEST_OF.contains(&tokens[start - 1].as_str()) {
+        return false;
+    }
     if tokens[end - 1] == "token"
         && end >= 2
         && NOT_A_CREDENTIAL_TOKEN.contains(&tokens[end - 2].as_str())
@@ -436,6 +454,8 @@ mod tests {
             "token_type",
             "auth_method",
             "password_hash",
+            "hashed_secret",
+            "sha256Password",
             "value",
             "oauth",
         ] {
