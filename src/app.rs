@@ -26,7 +26,7 @@ use crate::finding::{
 };
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
-use crate::report::{self, Format, HistorySummary, Summary, text};
+use crate::report::{self, Format, HistorySummary, Summary, plural, text};
 use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
 use crate::sources::chunked::Chunk;
@@ -191,6 +191,8 @@ struct Shared<'a> {
     /// `jsonl` findings are written here as they are found.
     stream: Option<Mutex<&'a mut (dyn Write + Send)>>,
     stream_failed: AtomicBool,
+    /// The reader of the stream closed it (`sprawl scan --format jsonl | head`).
+    stream_closed: AtomicBool,
     show_secrets: bool,
     /// Streamed findings are judged against these as they are found.
     inventory: Option<&'a Inventory>,
@@ -315,10 +317,12 @@ impl<'s, 'a> Worker<'s, 'a> {
                         continue;
                     }
                 }
+                let commit = &blob.commits[origin.commit];
                 for place in chosen {
                     locations.push(Location {
                         path: blob.root.display_relative(&origin.path),
-                        commit: Some(blob.commits[origin.commit].id.clone()),
+                        commit: Some(commit.id.clone()),
+                        date: Some(dates::rfc3339_utc(commit.time)),
                         source: SourceKind::Git,
                         ..place.clone()
                     });
@@ -576,8 +580,17 @@ impl<'s, 'a> Worker<'s, 'a> {
                 lines.push(b'\n');
             }
             let mut out = stream.lock().unwrap_or_else(PoisonError::into_inner);
-            if out.write_all(&lines).is_err() {
-                self.shared.stream_failed.store(true, Ordering::Relaxed);
+            if !self.shared.stream_closed.load(Ordering::Relaxed)
+                && let Err(err) = out.write_all(&lines)
+            {
+                // A reader that closed the pipe (`| head`) wants no more: the scan still
+                // finishes, for its exit code.
+                let flag = if reader_closed(&err) {
+                    &self.shared.stream_closed
+                } else {
+                    &self.shared.stream_failed
+                };
+                flag.store(true, Ordering::Relaxed);
             }
         }
         for finding in found {
@@ -666,6 +679,18 @@ fn resolve_targets(paths: &[PathBuf]) -> Result<Targets> {
     Ok(targets)
 }
 
+/// A write failed because its reader closed the pipe (`sprawl scan | head`): the reader's
+/// choice, not an error, as for other Unix tools.
+pub fn reader_closed(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Whether a command failed only because the reader of its output closed the pipe.
+pub fn closed_by_reader(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(reader_closed))
+}
+
 /// A report destination: standard output, or a file written whole or not at all
 /// (a temporary file beside it, renamed into place when the report is complete).
 enum Destination {
@@ -733,7 +758,10 @@ impl Destination {
 
     fn finish(self) -> Result<()> {
         match self {
-            Destination::Stdout(mut out) => out.flush().context("standard output"),
+            Destination::Stdout(mut out) => match out.flush() {
+                Err(err) if reader_closed(&err) => Ok(()),
+                other => other.context("standard output"),
+            },
             Destination::Special(mut writer) => writer.flush().context("--output"),
             Destination::File { writer, temp, path } => {
                 let file = writer
@@ -1029,7 +1057,11 @@ fn scan_into(
             text::write_text(out, findings, summary, extras, text::Style { color })
         }
     };
-    written.context("cannot write the report")?;
+    match written {
+        // `sprawl scan | head`: the reader has what it wanted; the verdict still stands.
+        Err(err) if reader_closed(&err) => {}
+        other => other.context("cannot write the report")?,
+    }
     Ok(exit_code(findings, &plan.settings.fail_on.value))
 }
 
@@ -1078,6 +1110,7 @@ fn collect<'a>(
         results: Mutex::new(Results::default()),
         stream: stream.map(Mutex::new),
         stream_failed: AtomicBool::new(false),
+        stream_closed: AtomicBool::new(false),
         show_secrets: args.show_secrets,
         inventory,
         policy,
@@ -1239,14 +1272,13 @@ fn check_inventory(file: &Path, now: Option<i64>) -> Result<u8> {
     }
     writeln!(
         out,
-        "{}: {} owners, {} credentials, {}",
+        "{}: {}, {}, {}",
         inventory.path,
-        inventory.owners.len(),
-        inventory.entries.len(),
+        plural(inventory.owners.len() as u64, "owner", "owners"),
+        plural(inventory.entries.len() as u64, "credential", "credentials"),
         match problems.len() {
             0 => "no problems".to_string(),
-            1 => "1 problem".to_string(),
-            n => format!("{n} problems"),
+            n => plural(n as u64, "problem", "problems"),
         }
     )?;
     Ok(if problems.is_empty() {
@@ -1334,16 +1366,18 @@ fn init_inventory(args: RecordArgs) -> Result<u8> {
     Inventory::parse(&text, &output.display().to_string())
         .context("the merged inventory does not load; the file was left unchanged")?;
     write_whole(&output, &text)?;
-    println!(
-        "{}: {} credentials found, {added} entries added{}",
+    writeln!(
+        io::stdout(),
+        "{}: {} found, {} added{}",
         output.display(),
-        collected.findings.len(),
+        plural(collected.findings.len() as u64, "credential", "credentials"),
+        plural(added as u64, "entry", "entries"),
         if existing.is_some() {
             " (existing entries kept)"
         } else {
             ""
         }
-    );
+    )?;
     Ok(EXIT_CLEAN)
 }
 
@@ -1364,11 +1398,12 @@ fn create_baseline(args: RecordArgs) -> Result<u8> {
     });
     let text = serde_json::to_string_pretty(&doc).context("baseline")? + "\n";
     write_whole(&output, &text)?;
-    println!(
-        "{}: {} findings recorded (fingerprints and places, no secrets)",
+    writeln!(
+        io::stdout(),
+        "{}: {} recorded (fingerprints and places, no secrets)",
         output.display(),
-        collected.findings.len()
-    );
+        plural(collected.findings.len() as u64, "finding", "findings")
+    )?;
     Ok(EXIT_CLEAN)
 }
 
@@ -1435,7 +1470,7 @@ fn show_config(path: &Path, config: Option<PathBuf>) -> Result<u8> {
     let plan = Plan::new(&args, &targets)?;
     // The rules must load too: a configuration naming a missing rule file is an error here.
     load_rules(&plan.rule_args(&args.rules))?;
-    print!("{}", plan.settings);
+    write!(io::stdout(), "{}", plan.settings)?;
     Ok(EXIT_CLEAN)
 }
 
@@ -1730,7 +1765,7 @@ fn install_hook(path: &Path, force: bool) -> Result<u8> {
         fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))
             .with_context(|| hook.display().to_string())?;
     }
-    println!("installed {}", hook.display());
+    writeln!(io::stdout(), "installed {}", hook.display())?;
     Ok(EXIT_CLEAN)
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::engine::{Dropped, Engine, RuleInfo};
 use crate::finding::{Fingerprint, Secret};
+use crate::report::plural;
 use crate::rules::Validator;
 
 /// What became of one candidate.
@@ -137,18 +138,14 @@ pub fn write_explained(
             out,
             "explain: no candidate{scope} in {} (no rule's keyword occurs there, or its \
              pattern did not match)",
-            plural(inputs, "input", "inputs"),
+            plural(inputs as u64, "input", "inputs"),
         )
     } else {
         writeln!(
             out,
             "explain: {}{scope} in {} · {reported} reported · {suppressed} suppressed · {dropped} dropped",
-            plural(shown.len(), "candidate", "candidates"),
-            plural(inputs, "input", "inputs"),
+            plural(shown.len() as u64, "candidate", "candidates"),
+            plural(inputs as u64, "input", "inputs"),
         )
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

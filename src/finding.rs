@@ -95,6 +95,8 @@ pub struct Location {
     pub end_line: usize,
     pub end_column: usize,
     pub commit: Option<String>,
+    /// The committer date of `commit` (RFC 3339 UTC); `None` for places outside history.
+    pub date: Option<String>,
     pub source: SourceKind,
     /// Where in a structured file the value sits: `spec.containers[0].env[3].value`,
     /// `auths."registry.example.com".auth`.
@@ -147,6 +149,7 @@ impl Finding {
                 end_line: 1,
                 end_column: 1,
                 commit: None,
+                date: None,
                 source: SourceKind::File,
                 key_path: None,
                 decoded: Vec::new(),

@@ -8,6 +8,8 @@ fn main() -> ExitCode {
     let cli = sprawl::cli::Cli::parse();
     match sprawl::app::run(cli) {
         Ok(code) => ExitCode::from(code),
+        // `sprawl rules list | head`: the reader closed the pipe, which is its choice.
+        Err(err) if sprawl::app::closed_by_reader(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, never a backtrace: `{:#}` joins the context chain with ": ".
             eprintln!("sprawl: {err:#}");

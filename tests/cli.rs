@@ -496,3 +496,36 @@ fn output_to_a_device_or_through_a_link_leaves_them_in_place() {
     let written: Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
     assert_eq!(written["schema"], "sprawl.report/v1");
 }
+
+/// Runs sprawl with its standard output closed before it writes, as `| head` leaves it.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sprawl"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_is_not_an_error() {
+    let positives = fixtures("positives");
+    let positives = positives.to_str().unwrap();
+    for format in ["text", "json", "jsonl", "sarif"] {
+        let out = with_closed_stdout(&["scan", positives, "--quiet", "--format", format]);
+        // The scan still finishes: its verdict is the exit code, as if the report were read.
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
+    for args in [
+        &["rules", "list"][..],
+        &["explain", positives],
+        &["config", "show", positives],
+    ] {
+        let out = with_closed_stdout(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}

@@ -183,6 +183,68 @@ fn a_shallow_clone_works_and_says_its_history_is_partial() {
     assert_eq!(report["summary"]["history"]["commits"], 1);
     // The token is in the one commit a depth-1 clone has.
     assert_eq!(findings(&report).len(), 1);
+    // The text report says so where people read it.
+    let summary = text_scan(&clone).lines().last().unwrap().to_string();
+    assert!(
+        summary.contains("history partial: a shallow clone"),
+        "{summary}"
+    );
+}
+
+fn text_scan(path: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))
+        .args(["scan", "--history", "--quiet", "--no-inventory"])
+        .args(["--now", "2024-12-31T00:00:00Z"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_text_report_shows_each_place_once_with_its_commits() {
+    let repo = Repo::new();
+    repo.write("a.env", &format!("TOKEN={}\nDEBUG=1\n", token()));
+    let first = repo.commit("token", "2024-01-01T00:00:00Z");
+    repo.write("a.env", &format!("TOKEN={}\nDEBUG=0\n", token()));
+    let second = repo.commit("debug off", "2024-03-01T00:00:00Z");
+    repo.write("gone.env", "STRIPE=sk_live_Zx9Lk4Tr8Wn6Vp3Js5HmB7q2\n");
+    let third = repo.commit("stripe", "2024-04-01T00:00:00Z");
+    std::fs::remove_file(repo.path.join("gone.env")).unwrap();
+    repo.commit("no stripe", "2024-05-01T00:00:00Z");
+
+    let text = text_scan(&repo.path);
+    // One line for a.env:1:7, saying where it lives: the work tree and both commits.
+    let places: Vec<&str> = text.lines().filter(|l| l.contains("a.env:1:7")).collect();
+    assert_eq!(places.len(), 1, "{text}");
+    let expected = format!(
+        "work tree · {} 2024-01-01 · {} 2024-03-01",
+        &first[..7],
+        &second[..7]
+    );
+    assert!(places[0].ends_with(&expected), "{text}");
+    assert!(
+        text.contains(&format!(
+            "introduced in {} by Ann Example <ann@corp.test> on 2024-01-01",
+            &first[..7]
+        )),
+        "{text}"
+    );
+    // A secret deleted from the work tree says so.
+    assert!(
+        text.contains(&format!(
+            "no longer in the work tree; last written in {} on 2024-04-01",
+            &third[..7]
+        )),
+        "{text}"
+    );
+    let (_, report) = scan(&repo.path, &[]);
+    let dates: Vec<&str> = findings(&report)
+        .iter()
+        .flat_map(|f| f["locations"].as_array().unwrap())
+        .filter_map(|l| l["date"].as_str())
+        .collect();
+    assert!(dates.contains(&"2024-03-01T00:00:00Z"), "{dates:?}");
 }
 
 #[test]

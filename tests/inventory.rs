@@ -436,7 +436,7 @@ fn init_writes_a_starter_inventory_and_merges_without_losing_edits() {
     )
     .unwrap();
     let out = init();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 entries added"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 entry added"));
     let merged = std::fs::read_to_string(&path).unwrap();
     assert!(merged.starts_with(&edited), "existing text kept verbatim");
     assert_eq!(merged.matches("- id: ").count(), 5);

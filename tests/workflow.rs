@@ -78,7 +78,7 @@ fn baseline_round_trip() {
         .arg(dir)
         .assert()
         .code(0)
-        .stdout(predicates::str::contains("1 findings recorded"));
+        .stdout(predicates::str::contains("1 finding recorded"));
     let recorded = std::fs::read_to_string(&baseline).unwrap();
     assert!(
         !recorded.contains(&token),

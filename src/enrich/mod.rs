@@ -206,6 +206,7 @@ fn findings_from_hits(
             end_line,
             end_column,
             commit: None,
+            date: None,
             source: SourceKind::File,
             key_path: view.key_path(&hit.at),
             decoded: hit.decoded,

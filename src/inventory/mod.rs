@@ -10,6 +10,7 @@ use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+use crate::report::plural;
 use crate::sources::ProjectPaths;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -766,10 +767,6 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
         .push(format!("no expiry and {since} (max {max_text})"));
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// `1,204`
 fn fmt_days(days: i64) -> String {
     let digits = days.abs().to_string();
@@ -852,7 +849,7 @@ impl fmt::Display for InventoryReport {
             f,
             "inventory {}: {}",
             self.path,
-            plural(self.entries, "entry", "entries")
+            plural(self.entries as u64, "entry", "entries")
         )?;
         if !self.stale.is_empty() {
             write!(f, " · stale: {}", self.stale.join(", "))?;
@@ -861,7 +858,7 @@ impl fmt::Display for InventoryReport {
             write!(
                 f,
                 " · {} not judged (the scan read part of the project)",
-                plural(self.not_judged.len(), "entry", "entries")
+                plural(self.not_judged.len() as u64, "entry", "entries")
             )?;
         }
         if !self.dangling_owners.is_empty() {

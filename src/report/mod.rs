@@ -29,6 +29,11 @@ use crate::sources::SkipReason;
 
 pub use json::{finding_json, report_json};
 
+/// `1 credential`, `2 credentials`: a count with its noun.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Output formats of `sprawl scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{Extras, Summary};
+use super::{Extras, Summary, plural};
 use crate::dates;
-use crate::finding::{Finding, Status, SuppressionKind};
+use crate::finding::{Finding, Location, SourceKind, Status, SuppressionKind};
 
 /// ANSI styling, or none when the output is not a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -200,30 +200,127 @@ fn write_finding(
     for reason in &a.reasons {
         writeln!(out, "    {}", style.paint("2", reason))?;
     }
-    for location in &finding.locations {
-        let mut place = format!(
-            "{}:{}:{}",
-            printable(&location.path),
-            location.line,
-            location.column
+    write_history(out, finding, style)?;
+    write_places(out, finding, style)?;
+    writeln!(out)
+}
+
+/// For a credential found in history: who introduced it and when, and whether it is gone.
+fn write_history(out: &mut dyn Write, finding: &Finding, style: Style) -> io::Result<()> {
+    if let Some(seen) = &finding.first_seen {
+        let line = format!(
+            "introduced in {} by {} on {}",
+            short_commit(&seen.commit),
+            printable(&seen.author),
+            day(&seen.date)
         );
-        if let Some(key_path) = &location.key_path {
-            place.push_str(&format!("  {}", printable(key_path)));
+        writeln!(out, "  {}", style.paint("2", &line))?;
+    }
+    if finding.in_worktree == Some(false)
+        && let Some(last) = &finding.last_seen
+    {
+        let line = format!(
+            "no longer in the work tree; last written in {} on {} (still in history)",
+            short_commit(&last.commit),
+            day(&last.date)
+        );
+        writeln!(out, "  {}", style.paint("2", &line))?;
+    }
+    Ok(())
+}
+
+/// Most commits listed for one place; the rest are counted.
+const COMMITS_PER_PLACE: usize = 3;
+
+/// Each place once (file, line, column, key path), and, when the credential was also seen
+/// in history, where it lives there: the work tree, staged, or the commits (oldest first)
+/// that wrote it at that place.
+fn write_places(out: &mut dyn Write, finding: &Finding, style: Style) -> io::Result<()> {
+    let with_history = finding
+        .locations
+        .iter()
+        .any(|l| l.source != SourceKind::File);
+    let mut places: Vec<(&Location, Vec<&Location>)> = Vec::new();
+    for location in &finding.locations {
+        let same = |(p, _): &&mut (&Location, Vec<&Location>)| {
+            (&p.path, p.line, p.column, &p.key_path, &p.decoded)
+                == (
+                    &location.path,
+                    location.line,
+                    location.column,
+                    &location.key_path,
+                    &location.decoded,
+                )
+        };
+        match places.iter_mut().find(same) {
+            Some((_, seen_at)) => seen_at.push(location),
+            None => places.push((location, vec![location])),
         }
-        let mut line = format!("  {}", style.paint("36", &place));
-        if !location.decoded.is_empty() {
-            let layers = format!("(decoded: {})", location.decoded.join(" > "));
+    }
+    for (place, seen_at) in places {
+        let mut at = format!("{}:{}:{}", printable(&place.path), place.line, place.column);
+        if let Some(key_path) = &place.key_path {
+            at.push_str(&format!("  {}", printable(key_path)));
+        }
+        let mut line = format!("  {}", style.paint("36", &at));
+        if !place.decoded.is_empty() {
+            let layers = format!("(decoded: {})", place.decoded.join(" > "));
             line.push_str(&format!("  {}", style.paint("2", &layers)));
+        }
+        if with_history {
+            line.push_str(&format!(
+                "  {}",
+                style.paint("2", &where_it_lives(&seen_at))
+            ));
         }
         writeln!(out, "{line}")?;
     }
-    writeln!(out)
+    Ok(())
+}
+
+/// `work tree · 3f2a1bc 2024-02-01 · 9e8d7c6 2024-05-01 · +4 more commits`
+fn where_it_lives(seen_at: &[&Location]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if seen_at.iter().any(|l| l.source == SourceKind::File) {
+        parts.push("work tree".into());
+    }
+    if seen_at.iter().any(|l| l.source == SourceKind::Staged) {
+        parts.push("staged".into());
+    }
+    let mut commits: Vec<(&str, &str)> = seen_at
+        .iter()
+        .filter_map(|l| Some((l.date.as_deref().unwrap_or(""), l.commit.as_deref()?)))
+        .collect();
+    commits.sort();
+    commits.dedup();
+    for (date, commit) in commits.iter().take(COMMITS_PER_PLACE) {
+        parts.push(format!("{} {}", short_commit(commit), day(date)));
+    }
+    if commits.len() > COMMITS_PER_PLACE {
+        parts.push(format!(
+            "+{} more",
+            plural(
+                (commits.len() - COMMITS_PER_PLACE) as u64,
+                "commit",
+                "commits"
+            )
+        ));
+    }
+    parts.join(" · ")
+}
+
+/// The 7-character short form of a commit id, as `git log --oneline` shows it.
+fn short_commit(id: &str) -> &str {
+    id.get(..7).unwrap_or(id)
+}
+
+/// `2024-02-01` of an RFC 3339 date.
+fn day(date: &str) -> &str {
+    date.get(..10).unwrap_or(date)
 }
 
 /// `3 credentials in 5 places · 1,234 files (12.3 MB) scanned in 0.42 s · 2 skipped (...)`
 pub fn summary_line(s: &Summary) -> String {
-    let plural =
-        |n: u64, one: &str, many: &str| format!("{} {}", n, if n == 1 { one } else { many });
     // History blobs are counted apart from files: a range scan reads no file at all.
     let history = s.history.as_ref().map_or(String::new(), |h| {
         format!(
@@ -233,8 +330,14 @@ pub fn summary_line(s: &Summary) -> String {
             human_bytes(h.blob_bytes_scanned)
         )
     });
+    let partial = match &s.history {
+        Some(h) if h.partial => {
+            " · history partial: a shallow clone, so first-seen dates are lower bounds"
+        }
+        _ => "",
+    };
     let mut line = format!(
-        "sprawl: {} in {} · {} ({}){history} scanned in {:.2} s",
+        "sprawl: {} in {} · {} ({}){history} scanned in {:.2} s{partial}",
         plural(s.findings, "credential", "credentials"),
         plural(s.locations, "place", "places"),
         plural(s.files_scanned, "file", "files"),
