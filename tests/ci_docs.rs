@@ -441,6 +441,24 @@ fn shell_gate_prints_the_summary_and_exits_with_sprawls_code() {
     assert_eq!(code(&out), direct(&["--range", &range]));
     summary_line(&out);
 
+    // The pull request that edits the file holding the old, baselined token: its range
+    // passes, and claims nothing about baseline entries it did not see.
+    let range = format!("{}..{}", prs.base, prs.adds_nothing_new);
+    repo.checkout(&prs.adds_nothing_new);
+    let out = repo.run("sh", &["-c", &gate], &[("SPRAWL_RANGE", &range)]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("fixed:"), "{}", show(&out));
+    assert!(stdout.contains("0 new, 0 known, 0 fixed"), "{}", show(&out));
+    let baseline = &repo.read_json("sprawl-report.json")["baseline"];
+    assert_eq!(baseline["fixed"], serde_json::json!([]), "{baseline}");
+    assert_eq!(baseline["not_judged"], 1, "{baseline}");
+    // Even without the baseline: the old token is not on a line the range added.
+    assert_eq!(
+        code(&repo.sprawl(&["scan", ".", "--quiet", "--range", &range])),
+        0
+    );
+
     // A range whose base is not in the clone: sprawl's 2, and no text run.
     let missing = format!("{}..{}", "0".repeat(40), prs.adds_secret);
     let out = repo.run("sh", &["-c", &gate], &[("SPRAWL_RANGE", &missing)]);

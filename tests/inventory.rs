@@ -274,7 +274,11 @@ fn certificates_date_themselves_and_own_their_key() {
     );
     assert_eq!(key["metadata"]["private_key"]["encrypted"], false);
     assert_eq!(key["owner"]["inventory_id"], "billing-tls");
-    assert!(statuses(key).contains(&"owned"));
+    assert_eq!(statuses(key), ["long-lived", "owned"]);
+    assert_eq!(
+        key["reasons"][0],
+        "its certificate is valid for 516 days (max 90)"
+    );
 
     // After notAfter the certificate is expired, not long-lived.
     let out = sprawl()
@@ -292,6 +296,15 @@ fn certificates_date_themselves_and_own_their_key() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let cert = by_path(&report, "tls/server.crt", "x509-certificate");
     assert_eq!(statuses(cert), ["expired", "owned"]);
+    // Its key proves nothing past that date either: dated by its certificate, never
+    // "no expiry".
+    let key = by_path(&report, "tls/server.key", "pem-pkcs8-private-key");
+    assert_eq!(statuses(key), ["expired", "owned"]);
+    assert_eq!(
+        key["reasons"][0],
+        "expired 1 day ago on 2027-06-01 (its certificate's expiry)"
+    );
+    assert_eq!(key["expires_at"], "2027-06-01T00:00:00Z");
 }
 
 #[test]
@@ -366,7 +379,9 @@ fn inventory_check_lists_problems() {
         .arg(&good)
         .assert()
         .code(0)
-        .stdout(predicates::str::contains("no problems"));
+        .stdout(predicates::str::ends_with(
+            "1 owner, 1 credential, no problems\n",
+        ));
 }
 
 #[test]

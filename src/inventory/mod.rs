@@ -392,9 +392,9 @@ impl Inventory {
                 out.push((
                     line,
                     format!(
-                        "'{}' was last rotated {} days ago (max {max_age})",
+                        "'{}' was last rotated {} ago (max {max_age})",
                         entry.id,
-                        (now - renewed) / DAY
+                        fmt_days((now - renewed) / DAY)
                     ),
                 ));
             }
@@ -692,14 +692,14 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
         && expires < now
     {
         a.statuses.push(Status::Expired);
-        let source = if intrinsic == Some(expires) {
-            "its own expiry"
-        } else {
-            "the inventory's expiry"
+        let source = match (intrinsic == Some(expires), life.dated_by_certificate) {
+            (true, true) => "its certificate's expiry",
+            (true, false) => "its own expiry",
+            (false, _) => "the inventory's expiry",
         };
         a.reasons.push(format!(
-            "expired {} days ago on {} ({source})",
-            (now - expires) / DAY,
+            "expired {} ago on {} ({source})",
+            fmt_days((now - expires) / DAY),
             dates::date_utc(expires)
         ));
         return;
@@ -713,7 +713,10 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
     // A stated validity window: the credential's own, else the inventory's.
     let window = life
         .stated_lifetime()
-        .map(|w| (w, "valid for"))
+        .map(|w| match life.dated_by_certificate {
+            true => (w, "its certificate is valid for"),
+            false => (w, "valid for"),
+        })
         .or_else(|| {
             let e = entry?;
             Some((e.expires? - e.renewed()?, "the inventory gives it"))
@@ -721,8 +724,10 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
     if let Some((window, what)) = window {
         if window > max_age {
             a.statuses.push(Status::LongLived);
-            a.reasons
-                .push(format!("{what} {} days (max {max_text})", window / DAY));
+            a.reasons.push(format!(
+                "{what} {} (max {max_text})",
+                fmt_days(window / DAY)
+            ));
         }
         return;
     }
@@ -731,8 +736,8 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
         if expires - now > max_age {
             a.statuses.push(Status::LongLived);
             a.reasons.push(format!(
-                "expires in {} days (max {max_text})",
-                (expires - now) / DAY
+                "expires in {} (max {max_text})",
+                fmt_days((expires - now) / DAY)
             ));
         }
         return;
@@ -756,9 +761,9 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
     }
     a.statuses.push(Status::LongLived);
     let since = match (renewed, &finding.first_seen) {
-        (Some(r), _) => format!("last rotated {} days ago", fmt_days((now - r) / DAY)),
+        (Some(r), _) => format!("last rotated {} ago", fmt_days((now - r) / DAY)),
         (None, Some(seen)) => format!(
-            "first seen {} days ago",
+            "first seen {} ago",
             fmt_days((now - seen.time).max(0) / DAY)
         ),
         (None, None) => "no known rotation".into(),
@@ -767,9 +772,19 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
         .push(format!("no expiry and {since} (max {max_text})"));
 }
 
-/// `1,204`
+/// `1 day`, `1,204 days`
 fn fmt_days(days: i64) -> String {
-    let digits = days.abs().to_string();
+    let number = fmt_number(days);
+    if days.abs() == 1 {
+        format!("{number} day")
+    } else {
+        format!("{number} days")
+    }
+}
+
+/// `1,204`
+fn fmt_number(n: i64) -> String {
+    let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -777,7 +792,7 @@ fn fmt_days(days: i64) -> String {
         }
         out.push(c);
     }
-    if days < 0 { format!("-{out}") } else { out }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// The inventory-level facts of a run: what the file promised that the scan did not find,
@@ -1196,7 +1211,8 @@ credentials:
     fn hex_ids_compare_without_case_or_colons() {
         assert_eq!(normalize_id("AB:CD:EF"), "abcdef");
         assert_eq!(normalize_id("AKIAXX"), "akiaxx");
-        assert_eq!(fmt_days(1204), "1,204");
-        assert_eq!(fmt_days(5), "5");
+        assert_eq!(fmt_days(1204), "1,204 days");
+        assert_eq!(fmt_days(5), "5 days");
+        assert_eq!(fmt_days(1), "1 day");
     }
 }

@@ -44,6 +44,9 @@ pub struct Lifecycle {
     /// Public key material (RSA modulus or EC point) to pair keys with certificates; never
     /// reported.
     pub public_key: Option<Vec<u8>>,
+    /// A private key's dates are those of the certificate paired with it: the key itself
+    /// never expires, but what it proves ends with its certificate.
+    pub dated_by_certificate: bool,
 }
 
 impl Lifecycle {
@@ -217,11 +220,20 @@ pub fn pair_keys_with_certificates(findings: &mut [Finding]) {
             }
         }
         let sha256 = thumbprint(&findings[c]).to_string();
+        let (not_before, expires_at) = (
+            findings[c].lifecycle.not_before,
+            findings[c].lifecycle.expires_at,
+        );
         let life = &mut findings[k].lifecycle;
         if let Some(Value::Object(pk)) = life.facts.get_mut("private_key") {
             pk.insert("certificate".to_string(), Value::Object(certificate));
         }
         life.push_match_id(sha256);
+        if life.expires_at.is_none() && expires_at.is_some() {
+            life.not_before = not_before;
+            life.expires_at = expires_at;
+            life.dated_by_certificate = true;
+        }
     }
 }
 
@@ -351,7 +363,8 @@ mod tests {
             finding(Kind::Certificate, "deploy/tls/server.pem", &other_cert),
         ];
         let thumb = findings[1].lifecycle.key_id.clone().unwrap();
-        let expires = findings[0].lifecycle.expires_at;
+        assert_eq!(findings[0].lifecycle.expires_at, None);
+        let expires = findings[1].lifecycle.expires_at;
         pair_keys_with_certificates(&mut findings);
         let key = &findings[0];
         assert!(key.lifecycle.match_ids.contains(&thumb));
@@ -360,8 +373,9 @@ mod tests {
         assert_eq!(paired["sha256"], thumb.as_str());
         assert_eq!(paired["not_after"], "2024-02-12T22:13:20Z");
         assert_eq!(paired["subject"], "CN=sprawl test leaf");
+        // The key's dates are its certificate's: it proves nothing once that expires.
         assert_eq!(key.lifecycle.expires_at, expires);
-        assert_eq!(key.lifecycle.expires_at, None);
+        assert!(key.lifecycle.dated_by_certificate);
         // Certificates gain nothing.
         assert!(findings[1].lifecycle.match_ids.len() == 1);
     }
