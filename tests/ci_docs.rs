@@ -555,3 +555,43 @@ fn gitlab_job_keeps_sarif_and_json_and_exits_with_sprawls_code() {
     summary_line(&out);
     assert!(repo.path.join("reports/sprawl.json").is_file());
 }
+
+#[test]
+fn trying_the_hook_as_documented_refuses_the_commit() {
+    let block = tested_block("hook-trial");
+    let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{block}");
+    let repo = Repo::new();
+    repo.write("README.md", "# service\n");
+    repo.commit("start", "2024-01-01T00:00:00Z");
+    let out = repo.sprawl(&["hook", "install"]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let head = repo.git(&["rev-parse", "HEAD"], "2024-01-02T00:00:00Z");
+
+    // A person's identity, as a real user's git configuration would give it.
+    let identity = [
+        ("GIT_AUTHOR_NAME", "Ann Example"),
+        ("GIT_AUTHOR_EMAIL", "ann@corp.test"),
+        ("GIT_COMMITTER_NAME", "Ann Example"),
+        ("GIT_COMMITTER_EMAIL", "ann@corp.test"),
+    ];
+    let run = |line: &str| repo.run("sh", &["-c", line], &identity);
+    let out = run(lines[0]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    // The commit is refused: the hook's exit 1, nothing committed, the report says why.
+    let out = run(lines[1]);
+    assert_ne!(code(&out), 0, "{}", show(&out));
+    // git passes a hook's output on to standard error.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("github-pat-classic"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD"], "2024-01-02T00:00:00Z"),
+        head
+    );
+    let out = run(lines[2]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert!(!repo.path.join("hook-test.env").exists());
+}
