@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Repo, github_token};
+use common::{Repo, github_token, show};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -223,15 +223,6 @@ impl PullRequests {
 
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited, not killed")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The `sprawl: ` summary line of a text report on standard output: the last line.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Repo, github_token, token};
+use common::{Repo, github_token, show, token};
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -21,15 +21,6 @@ fn sprawl(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("sprawl runs")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// A JSON scan of `dir` with `args`; returns the exit code and the report.

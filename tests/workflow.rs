@@ -1,6 +1,8 @@
 //! End-to-end tests of the everyday workflow around a scan: baselines, inline
 //! `sprawl:allow` comments, `.sprawl.toml` (allow lists, policy, errors) and `config show`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -185,12 +187,7 @@ fn inline_allows_with_and_without_a_rule_id() {
     assert_eq!(paths(&report, "findings"), ["other-rule.env:2"]);
     assert_eq!(report["summary"]["suppressed"]["inline"], 1);
     let suppressed = &report["suppressed"][0];
-    let reasons: Vec<&str> = report["suppressed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["suppression"]["reason"].as_str().unwrap())
-        .collect();
+    let reasons = common::suppression_reasons(&report);
     assert_eq!(suppressed["suppression"]["kind"], "inline");
     assert_eq!(
         reasons,
@@ -346,12 +343,7 @@ fn adopting_sprawl_beside_other_scanners() {
     assert_eq!(paths(&report, "findings"), ["tests/ci.env:1"]);
     assert_eq!(report["summary"]["suppressed"]["inline"], 2);
     assert_eq!(report["summary"]["suppressed"]["test-data"], 1);
-    let reasons: Vec<&str> = report["suppressed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["suppression"]["reason"].as_str().unwrap())
-        .collect();
+    let reasons = common::suppression_reasons(&report);
     assert!(reasons.contains(&"gitleaks:allow"), "{reasons:?}");
     assert!(
         reasons.contains(&"pragma: allowlist nextline secret"),

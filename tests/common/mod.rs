@@ -118,3 +118,26 @@ pub fn github_token(seed: u64) -> String {
     }
     format!("ghp_{body}{}", String::from_utf8_lossy(&check))
 }
+
+/// A command's exit code and output, for assertion messages.
+#[allow(dead_code)] // each test crate uses its own subset
+pub fn show(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The reasons of the suppressed findings of a JSON report (`--show-suppressed`).
+#[allow(dead_code)] // each test crate uses its own subset
+pub fn suppression_reasons(report: &serde_json::Value) -> Vec<&str> {
+    report["suppressed"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| s["suppression"]["reason"].as_str())
+        .collect()
+}
