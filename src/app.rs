@@ -12,17 +12,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{
-    BaselineCommand, Cli, Color, Command, ConfigCommand, ExplainArgs, FailOn, HookCommand,
+    BaselineCommand, Cli, Color, Command, ConfigCommand, ExplainArgs, HookCommand,
     InventoryCommand, ListFormat, RecordArgs, RuleArgs, RulesCommand, ScanArgs,
 };
-use crate::config::{CommandLine, Config, Defaults, Effective};
+use crate::config::{CommandLine, Config, Defaults, Effective, FailOn};
 use crate::dates;
 use crate::engine;
 use crate::engine::{Engine, RawMatch, RuleIdx, Scratch};
 use crate::enrich::{self, decode, findings_for_input, structure};
 use crate::explain::{self, Explained, Verdict};
 use crate::finding::{
-    Finding, FindingSet, Fingerprint, Location, Secret, Seen, SourceKind, Status, Suppressed,
+    Finding, FindingSet, Fingerprint, Location, Secret, Seen, SourceKind, Suppressed,
 };
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
@@ -1067,16 +1067,7 @@ fn scan_into(
 
 /// 1 when a finding has a status that --fail-on names (`any`: any finding at all).
 fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
-    let fails = |f: &Finding| {
-        fail_on.iter().any(|rule| match rule {
-            FailOn::Any => true,
-            FailOn::None => false,
-            FailOn::Orphaned => f.assessment.statuses.contains(&Status::Orphaned),
-            FailOn::LongLived => f.assessment.statuses.contains(&Status::LongLived),
-            FailOn::Expired => f.assessment.statuses.contains(&Status::Expired),
-            FailOn::AmbiguousOwner => f.assessment.statuses.contains(&Status::AmbiguousOwner),
-        })
-    };
+    let fails = |f: &Finding| fail_on.iter().any(|choice| choice.fails(f));
     if fail_on.contains(&FailOn::None) || !findings.iter().any(fails) {
         EXIT_CLEAN
     } else {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::{FailOn, parse_size};
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
@@ -135,20 +136,6 @@ pub struct RecordArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-}
-
-/// Which statuses make `sprawl scan` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailOn {
-    Orphaned,
-    LongLived,
-    Expired,
-    AmbiguousOwner,
-    /// Any finding at all.
-    Any,
-    /// Never: exit 0 whatever is found (errors still exit 2).
-    None,
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,39 +341,9 @@ fn parse_now(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("'{text}' is not an RFC 3339 time (like 2026-11-23T12:00:00Z)"))
 }
 
-/// Parses `1048576`, `512K`, `25M`, `25MiB`, `1G` (binary units).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(digits_end);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| "not a size (try 25M)".to_string())?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return Err("unknown unit (use K, M or G)".to_string()),
-    };
-    number
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| "too large".to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("25M"), Ok(25 << 20));
-        assert_eq!(parse_size("512k"), Ok(512 << 10));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5T").is_err());
-    }
 
     #[test]
     fn cli_is_well_formed() {

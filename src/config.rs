@@ -10,8 +10,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::{FailOn, parse_size};
-use crate::finding::{Finding, Location};
+use crate::finding::{Finding, Location, Status};
 use crate::rules::line_col;
 
 /// Looked for at the scanned repository's root (and at a scanned folder).
@@ -29,6 +28,55 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+}
+
+/// Which statuses make `sprawl scan` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    Orphaned,
+    LongLived,
+    Expired,
+    AmbiguousOwner,
+    /// Any finding at all.
+    Any,
+    /// Never: exit 0 whatever is found (errors still exit 2).
+    None,
+}
+
+impl FailOn {
+    /// Whether a finding with these statuses fails the run under this choice.
+    pub fn fails(self, finding: &Finding) -> bool {
+        let has = |status| finding.assessment.statuses.contains(&status);
+        match self {
+            FailOn::Any => true,
+            FailOn::None => false,
+            FailOn::Orphaned => has(Status::Orphaned),
+            FailOn::LongLived => has(Status::LongLived),
+            FailOn::Expired => has(Status::Expired),
+            FailOn::AmbiguousOwner => has(Status::AmbiguousOwner),
+        }
+    }
+}
+
+/// Parses `1048576`, `512K`, `25M`, `25MiB`, `1G` (binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits_end);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| "not a size (try 25M)".to_string())?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err("unknown unit (use K, M or G)".to_string()),
+    };
+    number
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| "too large".to_string())
 }
 
 // The file as written: unknown keys are errors, so a typo is caught, not ignored.
@@ -172,7 +220,7 @@ impl Config {
             let offset = err.span().map_or(0, |s| s.start);
             invalid(
                 offset,
-                crate::enrich::without_values(&err.message().trim().replace('\n', " ")),
+                crate::scrub::without_values(&err.message().trim().replace('\n', " ")),
             )
         })?;
         let name = path
@@ -554,6 +602,16 @@ fn allow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("25M"), Ok(25 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5T").is_err());
+    }
 
     fn parse(text: &str) -> Result<Config, String> {
         Config::parse(text, Path::new("repo/.sprawl.toml")).map_err(|e| e.to_string())

@@ -16,5 +16,6 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod report;
 pub mod rules;
+pub mod scrub;
 pub mod sources;
 pub mod suppress;

@@ -384,7 +384,7 @@ impl Baseline {
                 path: shown.clone(),
                 line: e.line(),
                 column: e.column(),
-                message: crate::enrich::without_values(
+                message: crate::scrub::without_values(
                     e.to_string().split(" at line ").next().unwrap_or(""),
                 ),
             })?;

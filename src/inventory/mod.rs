@@ -215,7 +215,7 @@ impl Inventory {
                 fail(
                     line,
                     column,
-                    crate::enrich::without_values(&saphyr_message(&e)),
+                    crate::scrub::without_values(&saphyr_message(&e)),
                 )
             })?;
         if raw.version.value != 1 {
