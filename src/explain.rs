@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::engine::{Dropped, Engine, RuleInfo};
 use crate::finding::{Fingerprint, Secret};
 use crate::report::plural;
-use crate::rules::Validator;
+use crate::rules::FormatCheck;
 
 /// What became of one candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,16 +49,16 @@ pub fn dropped_words(dropped: &Dropped, engine: &Engine) -> String {
         Dropped::Entropy { found, min } => {
             format!("entropy {found:.2} bits per character, below the rule's minimum of {min}")
         }
-        Dropped::FormatCheck(Validator::Crc32Base62) => {
+        Dropped::FormatCheck(FormatCheck::Crc32Base62) => {
             "checksum failed: the last 6 characters are not the CRC32 of the rest, so it is \
              not a token the provider issued"
                 .into()
         }
-        Dropped::FormatCheck(Validator::Jwt) => {
+        Dropped::FormatCheck(FormatCheck::Jwt) => {
             "not a JWT: header and payload are not JSON with an `alg`".into()
         }
-        Dropped::FormatCheck(Validator::Base64) => "not valid base64".into(),
-        Dropped::FormatCheck(Validator::Pem) => {
+        Dropped::FormatCheck(FormatCheck::Base64) => "not valid base64".into(),
+        Dropped::FormatCheck(FormatCheck::Pem) => {
             "the PEM body is not the base64 of a key (too short or broken)".into()
         }
         Dropped::Placeholder(marker) => format!("placeholder marker '{marker}'"),

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::rules::Validator;
+use crate::rules::FormatCheck;
 
 /// Shannon entropy in bits per byte.
 pub fn shannon_entropy(bytes: &[u8]) -> f64 {
@@ -26,12 +26,12 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
-pub fn validate(validator: Validator, secret: &[u8]) -> bool {
-    match validator {
-        Validator::Crc32Base62 => crc32_base62(secret),
-        Validator::Jwt => jwt(secret),
-        Validator::Base64 => decode_base64_loose(secret).is_some_and(|d| !d.is_empty()),
-        Validator::Pem => pem(secret),
+pub fn check_format(check: FormatCheck, secret: &[u8]) -> bool {
+    match check {
+        FormatCheck::Crc32Base62 => crc32_base62(secret),
+        FormatCheck::Jwt => jwt(secret),
+        FormatCheck::Base64 => decode_base64_loose(secret).is_some_and(|d| !d.is_empty()),
+        FormatCheck::Pem => pem(secret),
     }
 }
 

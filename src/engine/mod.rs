@@ -17,7 +17,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, PatternID};
 
-use crate::rules::{Kind, Rule, RuleError, RuleSet, Validator, invalid};
+use crate::rules::{FormatCheck, Kind, Rule, RuleError, RuleSet, invalid};
 
 /// Compiled-regex size limit per rule: generous for real rules, but a runaway user pattern
 /// (huge counted repetitions) is a clear error instead of gigabytes of automaton.
@@ -57,7 +57,7 @@ struct CompiledRule {
     /// compiled up front for user rules, so their errors show before the scan.
     matcher: OnceLock<Option<Matcher>>,
     min_entropy: Option<f64>,
-    validator: Option<Validator>,
+    format_check: Option<FormatCheck>,
     allow: Vec<String>,
     allow_before: Vec<String>,
     exclude_paths: Vec<String>,
@@ -167,7 +167,7 @@ pub enum Dropped {
     /// Fewer bits per byte than the rule's `min_entropy`.
     Entropy { found: f64, min: f64 },
     /// The rule's format check failed (a checksum, a JWT header, a PEM body).
-    FormatCheck(Validator),
+    FormatCheck(FormatCheck),
     /// A placeholder marker in the secret's own material.
     Placeholder(&'static str),
     /// One of the rule's `allow` patterns matched the secret.
@@ -641,10 +641,10 @@ impl CompiledRule {
                 return Err(Dropped::Entropy { found, min });
             }
         }
-        if let Some(validator) = self.validator
-            && !filters::validate(validator, secret)
+        if let Some(format_check) = self.format_check
+            && !filters::check_format(format_check, secret)
         {
-            return Err(Dropped::FormatCheck(validator));
+            return Err(Dropped::FormatCheck(format_check));
         }
         if matcher.allow.iter().any(|re| re.is_match(secret)) {
             return Err(Dropped::AllowPattern);
@@ -674,7 +674,7 @@ fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, RuleError> {
         pattern: rule.pattern.clone(),
         matcher: OnceLock::new(),
         min_entropy: rule.min_entropy,
-        validator: rule.validator,
+        format_check: rule.format_check,
         allow: rule.allow.clone(),
         allow_before: rule.allow_before.clone(),
         exclude_paths: rule.exclude_paths.clone(),

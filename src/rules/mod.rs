@@ -57,10 +57,12 @@ impl fmt::Display for Kind {
     }
 }
 
-/// Named self-checks a secret must pass, for formats that carry one.
+/// Named checks of a secret's own format, for formats that carry one (a checksum, a JSON
+/// header). Offline and local: "validation" in sprawl means asking the provider whether a
+/// credential is live, which this is not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Validator {
+pub enum FormatCheck {
     /// Last 6 chars: base62 CRC32 of the body after the `prefix_` (GitHub, npm).
     Crc32Base62,
     /// Three base64url parts whose header and payload are JSON objects, header with `alg`.
@@ -103,7 +105,9 @@ pub struct Rule {
     pub case_insensitive: bool,
     pub pattern: String,
     pub min_entropy: Option<f64>,
-    pub validator: Option<Validator>,
+    /// `validator` in rule files written before the rename is read the same.
+    #[serde(alias = "validator")]
+    pub format_check: Option<FormatCheck>,
     #[serde(default)]
     pub allow: Vec<String>,
     /// Regexes tried on the bytes just before the match (the rest of the key name, for
@@ -420,6 +424,20 @@ pattern = '''(?P<secret>demo_[a-z0-9]{8})'''
         assert_eq!(set.rules[0].id(), "demo-token");
         assert_eq!(set.rules[0].origin.line, 3);
         assert_eq!(set.rules[0].kind, Kind::Token);
+    }
+
+    #[test]
+    fn format_check_is_also_read_under_its_old_name() {
+        for key in ["format_check", "validator"] {
+            let text = format!("{MINIMAL}{key} = \"crc32-base62\"\n");
+            let mut set = RuleSet::default();
+            set.add_file_text("demo.toml", &text, false).unwrap();
+            assert_eq!(
+                set.rules[0].format_check,
+                Some(FormatCheck::Crc32Base62),
+                "{key}"
+            );
+        }
     }
 
     #[test]
