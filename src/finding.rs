@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::engine::RuleInfo;
+use crate::enrich::allow::AllowComment;
 use crate::lifecycle::Lifecycle;
 
 /// The bytes of a secret. Its `Debug` never shows them, so it cannot reach a log by accident;
@@ -104,9 +105,10 @@ pub struct Location {
     /// Encodings undone to find the secret, outermost first (`["base64"]`); the line and
     /// column are those of the encoded value.
     pub decoded: Vec<&'static str>,
-    /// The reason of a `sprawl:allow` comment that covers this place (then it is suppressed).
+    /// The allow comment that covers this place, as the input says it (whether it allows
+    /// this finding is decided in `suppress`).
     #[serde(skip)]
-    pub allow: Option<String>,
+    pub allow: Option<AllowComment>,
 }
 
 /// A distinct credential and everywhere it appears.

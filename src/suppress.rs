@@ -1,5 +1,6 @@
-//! What is kept out of the findings that count, and why: `sprawl:allow` comments, the
-//! configuration's allow lists, and the baseline of known findings. Nothing is dropped
+//! What is kept out of the findings that count, and why: allow comments (read from the input
+//! by `enrich::allow`, judged here), the configuration's allow lists, the baseline of known
+//! findings, and generic findings in test data. Nothing is dropped
 //! silently: suppressed findings are counted, and listed with `--show-suppressed`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -8,125 +9,24 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Allow;
+use crate::enrich::allow::AllowComment;
 use crate::finding::{Finding, Location, Suppressed, SuppressionKind};
 use crate::sources::ProjectPaths;
 
-/// The marker of an inline allow comment.
-const ALLOW_MARKER: &[u8] = b"sprawl:allow";
-
-/// Other scanners' inline allow markers, which users adopting sprawl already have in their
-/// code; each covers its own line, as it does for the tool that defined it.
-const FOREIGN_MARKERS: &[&str] = &[
-    "gitleaks:allow",
-    "kingfisher:ignore",
-    "kingfisher:allow",
-    "trufflehog:ignore",
-    "ggignore",
-];
-
-/// detect-secrets' markers: `pragma: allowlist secret` on the line (or the older `whitelist`),
-/// and `pragma: allowlist nextline secret` alone on the line above.
-static DETECT_SECRETS_SAME_LINE: std::sync::LazyLock<regex::bytes::Regex> =
-    std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(r"pragma: ?(?:allow|white)list[ -]secret")
-            .expect("a valid pattern")
-    });
-static DETECT_SECRETS_NEXT_LINE: std::sync::LazyLock<regex::bytes::Regex> =
-    std::sync::LazyLock::new(|| {
-        // `(?-u)`: the crate is built without Unicode classes.
-        regex::bytes::Regex::new(
-            r"(?-u)^[ \t]*[^ \t\r\n]{1,4}[ \t]*pragma: ?allowlist[ -]nextline[ -]secret",
-        )
-        .expect("a valid pattern")
-    });
-
-/// The reason an inline comment allows a match of `rule` at `offset`: `sprawl:allow` on its
-/// line or the line above (see [`allow_reason`]), or another scanner's marker that covers
-/// its line. `None` when nothing allows it (or a `sprawl:allow` names another rule).
-pub fn inline_allow_reason(
-    hay: &[u8],
-    offset: usize,
-    rule: &str,
-    is_rule: impl Fn(&str) -> bool,
-) -> Option<String> {
-    if let Some(comment) = inline_allow(hay, offset) {
-        return allow_reason(comment, rule, is_rule);
-    }
-    let (line, above) = line_and_above(hay, offset);
-    if let Some(marker) = FOREIGN_MARKERS
-        .iter()
-        .find(|m| memchr::memmem::find(line, m.as_bytes()).is_some())
-    {
-        return Some((*marker).to_string());
-    }
-    if DETECT_SECRETS_SAME_LINE.is_match(line) {
-        return Some("pragma: allowlist secret".to_string());
-    }
-    if above.is_some_and(|above| DETECT_SECRETS_NEXT_LINE.is_match(above)) {
-        return Some("pragma: allowlist nextline secret".to_string());
-    }
-    None
-}
-
-/// The line holding `offset` and the line above it (none on the first line), without their
-/// line breaks.
-fn line_and_above(hay: &[u8], offset: usize) -> (&[u8], Option<&[u8]>) {
-    let offset = offset.min(hay.len());
-    let line_start = memchr::memrchr(b'\n', &hay[..offset]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &hay[offset..]).map_or(hay.len(), |i| offset + i);
-    let line = &hay[line_start..line_end];
-    let above = (line_start > 0).then(|| {
-        let end = line_start - 1;
-        let start = memchr::memrchr(b'\n', &hay[..end]).map_or(0, |i| i + 1);
-        hay[start..end]
-            .strip_suffix(b"\r")
-            .unwrap_or(&hay[start..end])
-    });
-    (line, above)
-}
-
-/// The text after `sprawl:allow` on the line holding `offset` or on the line above it.
-pub fn inline_allow(hay: &[u8], offset: usize) -> Option<&[u8]> {
-    let offset = offset.min(hay.len());
-    let line_start = memchr::memrchr(b'\n', &hay[..offset]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &hay[offset..]).map_or(hay.len(), |i| offset + i);
-    let above_start = match line_start {
-        0 => 0,
-        start => memchr::memrchr(b'\n', &hay[..start - 1]).map_or(0, |i| i + 1),
-    };
-    let text = &hay[above_start..line_end];
-    let at = memchr::memmem::find(text, ALLOW_MARKER)?;
-    let rest = &text[at + ALLOW_MARKER.len()..];
-    let end = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
-/// Reads an allow comment's text: an optional rule id (when `is_rule` knows it), then the
-/// reason. Returns the reason when the comment allows `rule`, `None` when it names another.
-pub fn allow_reason(comment: &[u8], rule: &str, is_rule: impl Fn(&str) -> bool) -> Option<String> {
-    let text = String::from_utf8_lossy(comment);
-    // Trailing comment closers are not part of the reason.
-    let text = text
-        .trim()
-        .trim_end_matches("*/")
-        .trim_end_matches("-->")
-        .trim();
-    let text = text.strip_prefix(':').unwrap_or(text).trim();
-    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    if !first.is_empty() && is_rule(first) {
-        if first != rule {
-            return None;
+/// The reason an allow comment gives for the finding at its place, when it allows it: a
+/// `sprawl:allow` that names no rule, or the rule that matched there; another scanner's
+/// marker, whatever matched. `None` when the comment is for another rule.
+pub fn allow_reason(comment: &AllowComment) -> Option<String> {
+    match comment {
+        AllowComment::Sprawl {
+            other_rule: Some(_),
+            ..
+        } => None,
+        AllowComment::Sprawl { reason, .. } if reason.is_empty() => {
+            Some("sprawl:allow".to_string())
         }
-        return Some(reason_text(rest.trim()));
-    }
-    Some(reason_text(text))
-}
-
-fn reason_text(reason: &str) -> String {
-    if reason.is_empty() {
-        "sprawl:allow".to_string()
-    } else {
-        format!("sprawl:allow: {reason}")
+        AllowComment::Sprawl { reason, .. } => Some(format!("sprawl:allow: {reason}")),
+        AllowComment::Other(marker) => Some((*marker).to_string()),
     }
 }
 
@@ -146,8 +46,9 @@ impl Suppressor<'_> {
         let mut kept: Vec<Location> = Vec::new();
         let mut groups: BTreeMap<(SuppressionKind, String), Vec<Location>> = BTreeMap::new();
         for location in std::mem::take(&mut finding.locations) {
-            let why = if let Some(reason) = &location.allow {
-                Some((SuppressionKind::Inline, reason.clone()))
+            let inline = location.allow.as_ref().and_then(allow_reason);
+            let why = if let Some(reason) = inline {
+                Some((SuppressionKind::Inline, reason))
             } else if let Some(allow) = self.allows.iter().find(|a| a.allows(&finding, &location)) {
                 Some((
                     SuppressionKind::Config,
@@ -478,53 +379,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allow_comments_on_the_line_or_above() {
-        let hay = b"a = 1\n# sprawl:allow test key\nkey = SECRET\nother = SECRET2 // sprawl:allow github-pat-classic fixture\nlast = SECRET3\n";
-        let at = |needle: &str| memchr::memmem::find(hay, needle.as_bytes()).unwrap();
-        assert_eq!(inline_allow(hay, at("SECRET\n")), Some(&b" test key"[..]));
-        assert_eq!(
-            inline_allow(hay, at("SECRET2")),
-            Some(&b" github-pat-classic fixture"[..])
-        );
-        // The line above holds an allow meant for its own line: it covers this one too.
-        assert!(inline_allow(hay, at("SECRET3")).is_some());
-        assert_eq!(inline_allow(b"x = SECRET", 4), None);
-        assert_eq!(inline_allow(b"SECRET", 0), None);
-    }
-
-    #[test]
-    fn other_scanners_markers_cover_their_own_line() {
-        let hay =
-            b"a = SECRET1 # gitleaks:allow\nb = SECRET2\nc = SECRET3 // pragma: allowlist secret\n\
-            # pragma: allowlist nextline secret\nd = SECRET4\ne = SECRET5 # trufflehog:ignore\n\
-            f = SECRET6 # kingfisher:ignore\ng = SECRET7\nh = SECRET8 # pragma: whitelist secret\n";
-        let at = |needle: &str| memchr::memmem::find(hay, needle.as_bytes()).unwrap();
-        let reason = |needle: &str| inline_allow_reason(hay, at(needle), "r", |_| false);
-        assert_eq!(reason("SECRET1").as_deref(), Some("gitleaks:allow"));
-        // Unlike sprawl:allow, another tool's same-line marker does not cover the next line.
-        assert_eq!(reason("SECRET2"), None);
-        assert_eq!(
-            reason("SECRET3").as_deref(),
-            Some("pragma: allowlist secret")
-        );
-        assert_eq!(
-            reason("SECRET4").as_deref(),
-            Some("pragma: allowlist nextline secret")
-        );
-        assert_eq!(reason("SECRET5").as_deref(), Some("trufflehog:ignore"));
-        assert_eq!(reason("SECRET6").as_deref(), Some("kingfisher:ignore"));
-        assert_eq!(reason("SECRET7"), None);
-        assert_eq!(
-            reason("SECRET8").as_deref(),
-            Some("pragma: allowlist secret")
-        );
-        // A nextline pragma after code does not count (detect-secrets' own rule).
-        let hidden = b"x = 1 # pragma: allowlist nextline secret\ny = SECRET\n";
-        let offset = memchr::memmem::find(hidden, b"SECRET").unwrap();
-        assert_eq!(inline_allow_reason(hidden, offset, "r", |_| false), None);
-    }
-
-    #[test]
     fn test_data_is_recognised_by_folder_or_file_name() {
         for (path, marker) in [
             ("tests/plugins/aws_test.py", "tests/"),
@@ -553,20 +407,23 @@ mod tests {
     }
 
     #[test]
-    fn allow_comments_may_name_a_rule() {
-        let known = |r: &str| r == "github-pat-classic" || r == "jwt-token";
+    fn allow_comments_for_this_rule_or_any() {
+        let comment = |other_rule: Option<&str>, reason: &str| AllowComment::Sprawl {
+            other_rule: other_rule.map(str::to_string),
+            reason: reason.to_string(),
+        };
         assert_eq!(
-            allow_reason(b" github-pat-classic fixture", "github-pat-classic", known),
+            allow_reason(&comment(None, "fixture")),
             Some("sprawl:allow: fixture".into())
         );
+        assert_eq!(allow_reason(&comment(Some("jwt-token"), "x")), None);
         assert_eq!(
-            allow_reason(b" jwt-token", "github-pat-classic", known),
-            None
+            allow_reason(&comment(None, "")),
+            Some("sprawl:allow".into())
         );
         assert_eq!(
-            allow_reason(b" test key */", "github-pat-classic", known),
-            Some("sprawl:allow: test key".into())
+            allow_reason(&AllowComment::Other("gitleaks:allow")),
+            Some("gitleaks:allow".into())
         );
-        assert_eq!(allow_reason(b"", "x", known), Some("sprawl:allow".into()));
     }
 }

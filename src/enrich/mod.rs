@@ -1,6 +1,7 @@
 //! Facts derived from a raw match: fingerprint, redaction, identifiers, and the line and
 //! column of each location (computed only for matches, never for whole files).
 
+pub mod allow;
 pub mod decode;
 pub mod scanner_files;
 pub mod structure;
@@ -11,7 +12,6 @@ use std::ops::Range;
 use crate::engine::{Engine, RawMatch, RuleIdx};
 use crate::finding::{Finding, Fingerprint, Location, Secret, SourceKind};
 use crate::lifecycle;
-use crate::suppress;
 
 /// At most this many leading characters of a secret are shown in reports.
 const REDACT_MAX_SHOWN: usize = 4;
@@ -196,9 +196,7 @@ fn findings_from_hits(
             source: SourceKind::File,
             key_path: view.key_path(&hit.at),
             decoded: hit.decoded,
-            allow: suppress::inline_allow_reason(hay, hit.at.start, rule_id, |id| {
-                engine.has_rule(id)
-            }),
+            allow: allow::allow_comment(hay, hit.at.start, rule_id, |id| engine.has_rule(id)),
         };
         let fingerprint = Fingerprint::of(hit.secret);
         if let Some(&i) = by_fingerprint.get(&fingerprint) {
