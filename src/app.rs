@@ -20,15 +20,16 @@ use crate::dates;
 use crate::engine;
 use crate::engine::{Engine, RawMatch, RuleIdx, Scratch};
 use crate::enrich::{self, decode, findings_for_input, structure};
-use crate::explain::{self, Explained, Verdict};
 use crate::finding::{
     Finding, FindingSet, Fingerprint, Location, Secret, Seen, SourceKind, Suppressed,
 };
 use crate::inventory::{self, Inventory, InventoryReport, Policy, init};
 use crate::lifecycle;
-use crate::report::{self, Format, HistorySummary, Summary, plural, text};
+use crate::report::explain;
+use crate::report::{self, Format, plural};
 use crate::rules::RuleSet;
 use crate::rules::check::check_rules;
+use crate::run::{Explained, HistorySummary, Summary, Verdict};
 use crate::sources::chunked::Chunk;
 use crate::sources::git::{self, BlobOrigin, CommitInfo, History};
 use crate::sources::{self, Event, ProjectPaths, Root, SkipReason, Visitor, WalkOptions};
@@ -1016,46 +1017,29 @@ fn scan_into(
         started,
         false,
     )?;
-    let findings = &collected.findings;
-    let extras = report::Extras {
-        inventory: collected.inventory.as_ref(),
-        baseline: collected.baseline.as_ref(),
-        suppressed: if args.show_suppressed {
-            &collected.suppressed
-        } else {
-            &[]
-        },
-        show_secrets: args.show_secrets,
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
-    let summary = &collected.summary;
+    let options = report::Options {
+        show_secrets: args.show_secrets,
+        show_suppressed: args.show_suppressed,
+        color,
+    };
+    let run = crate::run::Run {
+        findings: collected.findings,
+        suppressed: collected.suppressed,
+        summary: collected.summary,
+        inventory: collected.inventory,
+        baseline: collected.baseline,
+        explained: Vec::new(),
+    };
+    let findings = &run.findings;
     let out = destination.writer();
     let written = match args.format {
-        Format::Json => {
-            let doc = report::report_json(findings, summary, extras);
-            serde_json::to_writer_pretty(&mut *out, &doc)
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Jsonl if !streaming => findings.iter().try_for_each(|finding| {
-            serde_json::to_writer(&mut *out, &report::finding_json(finding, args.show_secrets))
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(out))
-        }),
-        Format::Jsonl => Ok(()),
-        Format::Sarif => {
-            let doc = report::sarif::sarif_json(findings, extras.suppressed, summary);
-            serde_json::to_writer_pretty(&mut *out, &doc)
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Text => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-            };
-            text::write_text(out, findings, summary, extras, text::Style { color })
-        }
+        Format::Jsonl if streaming => Ok(()),
+        format => report::reporter(format, options).write(&run, out),
     };
     match written {
         // `sprawl scan | head`: the reader has what it wanted; the verdict still stands.

@@ -5,12 +5,10 @@
 pub mod init;
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::report::plural;
 use crate::sources::ProjectPaths;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -855,42 +853,6 @@ impl InventoryReport {
                 .collect(),
             offboarded_with_live_credentials: offboarded.into_iter().collect(),
         }
-    }
-}
-
-impl fmt::Display for InventoryReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "inventory {}: {}",
-            self.path,
-            plural(self.entries as u64, "entry", "entries")
-        )?;
-        if !self.stale.is_empty() {
-            write!(f, " · stale: {}", self.stale.join(", "))?;
-        }
-        if !self.not_judged.is_empty() {
-            write!(
-                f,
-                " · {} not judged (the scan read part of the project)",
-                plural(self.not_judged.len() as u64, "entry", "entries")
-            )?;
-        }
-        if !self.dangling_owners.is_empty() {
-            write!(
-                f,
-                " · undefined owners: {}",
-                self.dangling_owners.join(", ")
-            )?;
-        }
-        if !self.offboarded_with_live_credentials.is_empty() {
-            write!(
-                f,
-                " · offboarded owners with live credentials: {}",
-                self.offboarded_with_live_credentials.join(", ")
-            )?;
-        }
-        Ok(())
     }
 }
 

@@ -4,9 +4,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{Extras, Summary};
+use std::io::{self, Write};
+
+use super::{Options, Reporter};
 use crate::dates;
 use crate::finding::{Finding, Location};
+use crate::run::Run;
 
 pub const SCHEMA: &str = "sprawl.report/v1";
 
@@ -92,28 +95,52 @@ fn location_json(location: &Location) -> Value {
     serde_json::to_value(location).unwrap_or(Value::Null)
 }
 
+/// `--format json`: one document.
+pub struct Json(pub Options);
+
+impl Reporter for Json {
+    fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &report_json(run, self.0))?;
+        writeln!(out)
+    }
+}
+
+/// `--format jsonl`: one finding per line (written at the end when not streamed as found).
+pub struct Jsonl(pub Options);
+
+impl Reporter for Jsonl {
+    fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
+        for finding in &run.findings {
+            serde_json::to_writer(&mut *out, &finding_json(finding, self.0.show_secrets))?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
 /// The whole report document.
-pub fn report_json(findings: &[Finding], summary: &Summary, extras: Extras<'_>) -> Value {
+pub fn report_json(run: &Run, options: Options) -> Value {
     let mut doc = json!({
         "schema": SCHEMA,
         "tool": {"name": "sprawl", "version": env!("CARGO_PKG_VERSION")},
-        "summary": summary,
-        "inventory": extras.inventory,
-        "findings": findings
+        "summary": run.summary,
+        "inventory": run.inventory,
+        "findings": run.findings
             .iter()
-            .map(|f| finding_json(f, extras.show_secrets))
+            .map(|f| finding_json(f, options.show_secrets))
             .collect::<Vec<_>>(),
     });
     if let Value::Object(map) = &mut doc {
-        if let Some(baseline) = extras.baseline {
+        if let Some(baseline) = &run.baseline {
             map.insert(
                 "baseline".into(),
                 serde_json::to_value(baseline).unwrap_or(Value::Null),
             );
         }
-        if !extras.suppressed.is_empty() {
-            let listed = extras.suppressed.iter().map(|s| {
-                let mut value = finding_json(&s.finding, extras.show_secrets);
+        let suppressed = options.listed_suppressed(run);
+        if !suppressed.is_empty() {
+            let listed = suppressed.iter().map(|s| {
+                let mut value = finding_json(&s.finding, options.show_secrets);
                 if let Value::Object(f) = &mut value {
                     f.insert(
                         "suppression".into(),

@@ -1,33 +1,55 @@
-//! Writers for the findings of a run: `text` for people, `json` for tools, `jsonl` streamed
-//! as the scan goes. All read the same [`Finding`]s and [`Summary`]; none re-derives facts.
+//! Writers of a run's report, one per format, all behind [`Reporter`]: `text` for people,
+//! `json` and `jsonl` for tools, `sarif` for code scanning. Each reads the same [`Run`]; none
+//! re-derives facts. `explain` words `sprawl explain`'s verdicts.
 
+pub mod explain;
 pub mod json;
 pub mod sarif;
 pub mod text;
 
-use std::collections::BTreeMap;
+use std::io::{self, Write};
 
-use serde::Serialize;
+use crate::finding::Suppressed;
+use crate::run::Run;
 
-use crate::engine::DropCounts;
-use crate::enrich::structure::ConfigCounts;
-use crate::finding::{Status, Suppressed, SuppressionKind};
-use crate::inventory::InventoryReport;
-use crate::suppress::BaselineReport;
+pub use json::finding_json;
 
-/// What a report shows besides the findings.
-#[derive(Debug, Clone, Copy)]
-pub struct Extras<'a> {
-    pub inventory: Option<&'a InventoryReport>,
-    pub baseline: Option<&'a BaselineReport>,
-    /// Listed only with `--show-suppressed` (always counted in the summary).
-    pub suppressed: &'a [Suppressed],
+/// What the command line asks of every report (the run itself is the same for all).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Secrets in clear (`--show-secrets`); redacted otherwise.
     pub show_secrets: bool,
+    /// List what was suppressed too (`--show-suppressed`); it is always counted.
+    pub show_suppressed: bool,
+    /// ANSI colours (text only).
+    pub color: bool,
 }
 
-use crate::sources::SkipReason;
+impl Options {
+    /// The suppressed findings a report lists: all of them with `--show-suppressed`, else none.
+    pub fn listed_suppressed<'r>(&self, run: &'r Run) -> &'r [Suppressed] {
+        if self.show_suppressed {
+            &run.suppressed
+        } else {
+            &[]
+        }
+    }
+}
 
-pub use json::{finding_json, report_json};
+/// A report format: writes a whole run.
+pub trait Reporter {
+    fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The reporter of a format.
+pub fn reporter(format: Format, options: Options) -> Box<dyn Reporter> {
+    match format {
+        Format::Text => Box::new(text::Text(options)),
+        Format::Json => Box::new(json::Json(options)),
+        Format::Jsonl => Box::new(json::Jsonl(options)),
+        Format::Sarif => Box::new(sarif::SarifReport(options)),
+    }
+}
 
 /// `1 credential`, `2 credentials`: a count with its noun.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
@@ -42,172 +64,4 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
-}
-
-/// How many inputs were skipped, by reason.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct SkipCounts {
-    pub too_large: u64,
-    pub binary: u64,
-    pub unreadable: u64,
-    pub broken_link: u64,
-    /// Archives or entries a bound on archives stopped (listed in `problems`).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub archive_limit: u64,
-    /// FIFOs, sockets and devices: never opened (a FIFO would block the scan).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub not_a_file: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// What the archives found by the walk held.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct ArchiveCounts {
-    /// Archives opened, nested ones included.
-    pub opened: u64,
-    /// Their entries scanned as text (also counted in `files_scanned`).
-    pub entries: u64,
-}
-
-impl ArchiveCounts {
-    fn is_empty(&self) -> bool {
-        self.opened == 0 && self.entries == 0
-    }
-}
-
-/// What a history scan read.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct HistorySummary {
-    pub commits: u64,
-    pub blobs_scanned: u64,
-    pub blob_bytes_scanned: u64,
-    pub partial: bool,
-    pub submodules_not_followed: u64,
-    pub lfs_pointers: u64,
-    pub unreadable_objects: u64,
-}
-
-impl HistorySummary {
-    pub fn merge(&mut self, other: HistorySummary) {
-        self.commits += other.commits;
-        self.blobs_scanned += other.blobs_scanned;
-        self.blob_bytes_scanned += other.blob_bytes_scanned;
-        self.partial |= other.partial;
-        self.submodules_not_followed += other.submodules_not_followed;
-        self.lfs_pointers += other.lfs_pointers;
-        self.unreadable_objects += other.unreadable_objects;
-    }
-}
-
-/// A file that could not be scanned, named in the summary so nothing is lost silently.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    pub path: String,
-    pub problem: String,
-}
-
-/// Most problems listed by path; the counts always cover all of them.
-pub const MAX_LISTED_PROBLEMS: usize = 100;
-
-/// Totals of one run.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Summary {
-    pub files_scanned: u64,
-    pub bytes_scanned: u64,
-    pub files_skipped: u64,
-    pub findings: u64,
-    pub duration_ms: u64,
-    pub locations: u64,
-    pub rules: u64,
-    /// History scans: distinct blobs read (each once), commits walked, and whether history
-    /// was cut by a shallow clone (first-seen dates are then lower bounds).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<HistorySummary>,
-    pub skipped: SkipCounts,
-    /// Archives opened and their entries scanned (absent when there were none).
-    #[serde(skip_serializing_if = "ArchiveCounts::is_empty")]
-    pub archives: ArchiveCounts,
-    /// Configuration files with matches: read as structure, or malformed and scanned as
-    /// text (absent when there were none).
-    #[serde(skip_serializing_if = "ConfigCounts::is_empty")]
-    pub configs: ConfigCounts,
-    pub problems: Vec<Problem>,
-    /// Findings per status (a finding with two statuses counts under both).
-    pub statuses: BTreeMap<Status, u64>,
-    /// Findings (or places of one) kept out of the count, by why.
-    pub suppressed: BTreeMap<SuppressionKind, u64>,
-    /// Look-alikes of specific credentials that a check dropped (a bad checksum, a
-    /// placeholder), by the check's family; `sprawl explain` shows each one.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub dropped: DropCounts,
-}
-
-impl Summary {
-    pub fn skip(&mut self, path: String, reason: &SkipReason) {
-        let listed = match reason {
-            SkipReason::TooLarge { .. } => {
-                self.skipped.too_large += 1;
-                false
-            }
-            SkipReason::Binary => {
-                self.skipped.binary += 1;
-                false
-            }
-            SkipReason::Unreadable(_) => {
-                self.skipped.unreadable += 1;
-                true
-            }
-            SkipReason::BrokenLink => {
-                self.skipped.broken_link += 1;
-                true
-            }
-            SkipReason::ArchiveLimit(_) => {
-                self.skipped.archive_limit += 1;
-                true
-            }
-            SkipReason::NotAFile => {
-                self.skipped.not_a_file += 1;
-                true
-            }
-        };
-        self.files_skipped += 1;
-        if listed && self.problems.len() < MAX_LISTED_PROBLEMS {
-            self.problems.push(Problem {
-                path,
-                problem: reason.to_string(),
-            });
-        }
-    }
-
-    /// Counts look-alikes dropped by the engine.
-    pub fn add_dropped(&mut self, dropped: DropCounts) {
-        for (family, n) in dropped {
-            *self.dropped.entry(family).or_default() += n;
-        }
-    }
-
-    /// Adds the totals of another worker's summary.
-    pub fn merge(&mut self, other: Summary) {
-        self.files_scanned += other.files_scanned;
-        self.bytes_scanned += other.bytes_scanned;
-        self.files_skipped += other.files_skipped;
-        self.skipped.too_large += other.skipped.too_large;
-        self.skipped.binary += other.skipped.binary;
-        self.skipped.unreadable += other.skipped.unreadable;
-        self.skipped.broken_link += other.skipped.broken_link;
-        self.skipped.archive_limit += other.skipped.archive_limit;
-        self.skipped.not_a_file += other.skipped.not_a_file;
-        self.archives.opened += other.archives.opened;
-        self.archives.entries += other.archives.entries;
-        self.configs.merge(other.configs);
-        self.add_dropped(other.dropped);
-        for p in other.problems {
-            if self.problems.len() < MAX_LISTED_PROBLEMS {
-                self.problems.push(p);
-            }
-        }
-    }
 }

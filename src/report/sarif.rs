@@ -10,6 +10,7 @@
 //! The output holds no timestamps or durations, so the same scan gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
 
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
@@ -19,11 +20,12 @@ use serde_sarif::sarif::{
 };
 use sha2::Digest as _;
 
-use super::Summary;
+use super::{Options, Reporter};
 use crate::dates;
 use crate::engine::RuleInfo;
 use crate::finding::{Finding, Location, Suppressed, SuppressionKind};
 use crate::rules::Kind;
+use crate::run::Summary;
 
 /// `$schema` of the log: the SARIF 2.1.0 schema as JSON Schema Store serves it.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -100,6 +102,17 @@ fn entries<'a>(finding: &'a Finding, suppressed: Option<&'a Suppressed>) -> Vec<
         }
     }
     entries
+}
+
+/// `--format sarif`: the SARIF log of the run.
+pub struct SarifReport(pub Options);
+
+impl Reporter for SarifReport {
+    fn write(&self, run: &crate::run::Run, out: &mut dyn Write) -> io::Result<()> {
+        let log = sarif_json(&run.findings, self.0.listed_suppressed(run), &run.summary);
+        serde_json::to_writer_pretty(&mut *out, &log)?;
+        writeln!(out)
+    }
 }
 
 /// The SARIF log of one run: every rule that fired, one result per place a credential was

@@ -2,9 +2,11 @@
 
 use std::io::{self, Write};
 
-use super::{Extras, Summary, plural};
+use super::{Options, Reporter, plural};
 use crate::dates;
 use crate::finding::{Finding, Location, SourceKind, Status, SuppressionKind};
+use crate::inventory::InventoryReport;
+use crate::run::{Run, Summary};
 
 /// ANSI styling, or none when the output is not a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -22,14 +24,24 @@ impl Style {
     }
 }
 
-pub fn write_text(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    summary: &Summary,
-    extras: Extras<'_>,
-    style: Style,
-) -> io::Result<()> {
-    let show_secrets = extras.show_secrets;
+/// `--format text`: one block per credential, grouped by its most pressing status, then
+/// what was suppressed (when asked), the problems, the inventory's and baseline's lines, and
+/// the summary line.
+pub struct Text(pub Options);
+
+impl Reporter for Text {
+    fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
+        write_text(out, run, self.0)
+    }
+}
+
+fn write_text(out: &mut dyn Write, run: &Run, options: Options) -> io::Result<()> {
+    let style = Style {
+        color: options.color,
+    };
+    let (findings, summary) = (&run.findings, &run.summary);
+    let show_secrets = options.show_secrets;
+    let suppressed = options.listed_suppressed(run);
     // Grouped by the most pressing status: orphaned first, owned last.
     let primary = |f: &Finding| f.assessment.statuses.first().copied();
     let mut order: Vec<&Finding> = findings.iter().collect();
@@ -49,11 +61,11 @@ pub fn write_text(
         }
         write_finding(out, finding, style, show_secrets)?;
     }
-    if !extras.suppressed.is_empty() {
-        let title = format!("── suppressed ({}) ──", extras.suppressed.len());
+    if !suppressed.is_empty() {
+        let title = format!("── suppressed ({}) ──", suppressed.len());
         writeln!(out, "{}", style.paint("1", &title))?;
         writeln!(out)?;
-        for s in extras.suppressed {
+        for s in suppressed {
             writeln!(
                 out,
                 "  {}",
@@ -76,10 +88,10 @@ pub fn write_text(
             )
         )?;
     }
-    if let Some(inventory) = extras.inventory {
-        writeln!(out, "{inventory}")?;
+    if let Some(inventory) = &run.inventory {
+        writeln!(out, "{}", inventory_line(inventory))?;
     }
-    if let Some(b) = extras.baseline {
+    if let Some(b) = &run.baseline {
         let mut line = format!(
             "baseline {}: {} new, {} known, {} fixed",
             printable(&b.path),
@@ -125,6 +137,37 @@ fn dropped_note(s: &Summary) -> Option<String> {
             if n == 1 { "it" } else { "them" }
         )
     })
+}
+
+/// `inventory sprawl-inventory.yaml: 6 entries · stale: a, b · undefined owners: c`
+fn inventory_line(inventory: &InventoryReport) -> String {
+    let mut line = format!(
+        "inventory {}: {}",
+        printable(&inventory.path),
+        plural(inventory.entries as u64, "entry", "entries")
+    );
+    if !inventory.stale.is_empty() {
+        line.push_str(&format!(" · stale: {}", inventory.stale.join(", ")));
+    }
+    if !inventory.not_judged.is_empty() {
+        line.push_str(&format!(
+            " · {} not judged (the scan read part of the project)",
+            plural(inventory.not_judged.len() as u64, "entry", "entries")
+        ));
+    }
+    if !inventory.dangling_owners.is_empty() {
+        line.push_str(&format!(
+            " · undefined owners: {}",
+            inventory.dangling_owners.join(", ")
+        ));
+    }
+    if !inventory.offboarded_with_live_credentials.is_empty() {
+        line.push_str(&format!(
+            " · offboarded owners with live credentials: {}",
+            inventory.offboarded_with_live_credentials.join(", ")
+        ));
+    }
+    line
 }
 
 /// A file name or key as the terminal should see it: control characters (a newline in a

@@ -1,45 +1,15 @@
-//! `sprawl explain`: every candidate the rules saw in an input, and what kept or dropped it.
-//! Users ask "why was this not found?" and "why was this flagged?" more than anything else;
-//! rule authors need the same answer. The engine records its verdicts
-//! ([`crate::engine::Candidate`]); the scan adds what later stages decided (the file's
-//! structure, decoding, suppression); this module words them.
+//! `sprawl explain`'s report: every candidate the rules saw in an input, and what kept or
+//! dropped it. Users ask "why was this not found?" and "why was this flagged?" more than
+//! anything else; rule authors need the same answer. The engine records its verdicts
+//! ([`crate::engine::Candidate`]); the pipeline adds what later stages decided (the file's
+//! structure, decoding, suppression) in [`Explained`]; this module words and writes them.
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
-use crate::engine::{Dropped, Engine, RuleInfo};
-use crate::finding::{Fingerprint, Secret};
-use crate::report::plural;
+use super::plural;
+use crate::engine::{Dropped, Engine};
 use crate::rules::FormatCheck;
-
-/// What became of one candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// A finding that counts.
-    Reported,
-    /// A finding set aside, with the suppression's reason (`sprawl:allow: fixture`).
-    Suppressed(String),
-    /// Not a finding, and why, in words.
-    Dropped(String),
-    /// A finding whose suppression is not decided yet (between matching and emitting).
-    Found,
-}
-
-/// One candidate: where it is, which rule matched it, and its verdict.
-#[derive(Debug, Clone)]
-pub struct Explained {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub rule: Arc<RuleInfo>,
-    pub secret: Secret,
-    pub fingerprint: Fingerprint,
-    pub redacted: String,
-    /// Encodings undone to reach it (`base64`), for candidates found decoded.
-    pub decoded: Vec<&'static str>,
-    pub verdict: Verdict,
-}
+use crate::run::{Explained, Verdict};
 
 /// The engine's reason for a drop, in words.
 pub fn dropped_words(dropped: &Dropped, engine: &Engine) -> String {
@@ -118,7 +88,7 @@ pub fn write_explained(
         writeln!(
             out,
             "{}:{}:{}  {}  {}{decoded}  {verdict}",
-            crate::report::text::printable(&e.path),
+            super::text::printable(&e.path),
             e.line,
             e.column,
             e.rule.id,
