@@ -293,44 +293,9 @@ pub struct ScanArgs {
     pub color: Color,
 }
 
-impl ScanArgs {
-    /// A plain scan of `path` with every default, as the command line would give it.
-    pub fn of(path: &std::path::Path) -> ScanArgs {
-        ScanArgs {
-            paths: vec![path.to_path_buf()],
-            format: Format::Text,
-            config: None,
-            no_config: false,
-            baseline: None,
-            show_suppressed: false,
-            output: None,
-            show_secrets: false,
-            rules: RuleArgs::default(),
-            no_ignore: false,
-            follow: false,
-            max_file_size: None,
-            no_archives: false,
-            max_archive_size: None,
-            history: false,
-            since: None,
-            range: None,
-            staged: false,
-            recurse_submodules: false,
-            no_worktree: false,
-            now: None,
-            inventory: None,
-            no_inventory: false,
-            max_age_days: None,
-            fail_on: Vec::new(),
-            threads: None,
-            quiet: true,
-            color: Color::Never,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Color {
+    #[default]
     Auto,
     Always,
     Never,

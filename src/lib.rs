@@ -4,8 +4,8 @@
 //! `enrich` (fingerprint, redaction, positions) → `finding` (one model) → `report`.
 //! `rules` holds the rule format; `app` wires the stages for the command line.
 
-pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod dates;
 pub mod engine;
@@ -13,6 +13,8 @@ pub mod enrich;
 pub mod finding;
 pub mod inventory;
 pub mod lifecycle;
+pub mod pipeline;
+pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod run;

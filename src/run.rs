@@ -13,6 +13,7 @@ use crate::enrich::structure::ConfigCounts;
 use crate::finding::{Finding, Fingerprint, Secret, Status, Suppressed, SuppressionKind};
 use crate::inventory::InventoryReport;
 use crate::sources::SkipReason;
+use crate::sources::history::HistorySummary;
 use crate::suppress::BaselineReport;
 
 /// Everything one scan produced.
@@ -91,30 +92,6 @@ pub struct ArchiveCounts {
 impl ArchiveCounts {
     fn is_empty(&self) -> bool {
         self.opened == 0 && self.entries == 0
-    }
-}
-
-/// What a history scan read.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct HistorySummary {
-    pub commits: u64,
-    pub blobs_scanned: u64,
-    pub blob_bytes_scanned: u64,
-    pub partial: bool,
-    pub submodules_not_followed: u64,
-    pub lfs_pointers: u64,
-    pub unreadable_objects: u64,
-}
-
-impl HistorySummary {
-    pub fn merge(&mut self, other: HistorySummary) {
-        self.commits += other.commits;
-        self.blobs_scanned += other.blobs_scanned;
-        self.blob_bytes_scanned += other.blob_bytes_scanned;
-        self.partial |= other.partial;
-        self.submodules_not_followed += other.submodules_not_followed;
-        self.lfs_pointers += other.lfs_pointers;
-        self.unreadable_objects += other.unreadable_objects;
     }
 }
 
@@ -207,6 +184,11 @@ impl Summary {
 
     /// Adds the totals of another worker's summary.
     pub fn merge(&mut self, other: Summary) {
+        if let Some(history) = other.history {
+            self.history
+                .get_or_insert_with(HistorySummary::default)
+                .merge(history);
+        }
         self.files_scanned += other.files_scanned;
         self.bytes_scanned += other.bytes_scanned;
         self.files_skipped += other.files_skipped;

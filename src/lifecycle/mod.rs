@@ -9,11 +9,9 @@ mod pem;
 mod tokens;
 mod x509;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-
-use crate::finding::Finding;
 
 /// A bound on a credential's life that its type implies although its text carries no date
 /// (a GitHub App installation token lives one hour).
@@ -58,7 +56,7 @@ impl Lifecycle {
     }
 
     /// Adds a match id once.
-    fn push_match_id(&mut self, id: String) {
+    pub fn push_match_id(&mut self, id: String) {
         if !id.is_empty() && !self.match_ids.contains(&id) {
             self.match_ids.push(id);
         }
@@ -140,115 +138,9 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     bytes.get(first..).unwrap_or_default()
 }
 
-/// The folder part of a location path (`/` or `\` separated; "" at the root).
-fn folder(path: &str) -> &str {
-    path.rfind(['/', '\\']).map_or("", |i| &path[..i])
-}
-
-/// Pairs private keys with the certificates that certify them: same public key, found in
-/// the same file or the same folder. The key gains the certificate's thumbprint (so an
-/// inventory entry for the certificate owns its key too) and its validity in `facts`.
-pub fn pair_keys_with_certificates(findings: &mut [Finding]) {
-    // Certificates by public key: one pass, then one lookup per key.
-    let mut certificates: HashMap<&[u8], Vec<usize>> = HashMap::new();
-    for (i, finding) in findings.iter().enumerate() {
-        if let (Some(pk), true) = (
-            finding.lifecycle.public_key.as_deref(),
-            finding.lifecycle.facts.contains_key("x509"),
-        ) {
-            certificates.entry(pk).or_default().push(i);
-        }
-    }
-    if certificates.is_empty() {
-        return;
-    }
-
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for (k, key) in findings.iter().enumerate() {
-        if !key.lifecycle.facts.contains_key("private_key") {
-            continue;
-        }
-        let Some(candidates) = key
-            .lifecycle
-            .public_key
-            .as_deref()
-            .and_then(|pk| certificates.get(pk))
-        else {
-            continue;
-        };
-        let files: HashSet<&str> = key.locations.iter().map(|l| l.path.as_str()).collect();
-        let folders: HashSet<&str> = key.locations.iter().map(|l| folder(&l.path)).collect();
-        // Same file beats same folder; among equals the certificate valid longest (the
-        // renewed one), then the lowest thumbprint, so the choice does not depend on order.
-        let best = candidates
-            .iter()
-            .filter_map(|&c| {
-                let cert = &findings[c];
-                let nearness = cert
-                    .locations
-                    .iter()
-                    .map(|l| {
-                        if files.contains(l.path.as_str()) {
-                            2
-                        } else if folders.contains(folder(&l.path)) {
-                            1
-                        } else {
-                            0
-                        }
-                    })
-                    .max()
-                    .unwrap_or(0);
-                (nearness > 0).then_some((nearness, cert.lifecycle.expires_at, c))
-            })
-            .max_by(|a, b| {
-                (a.0, a.1)
-                    .cmp(&(b.0, b.1))
-                    .then_with(|| thumbprint(&findings[b.2]).cmp(thumbprint(&findings[a.2])))
-            });
-        if let Some((_, _, c)) = best {
-            pairs.push((k, c));
-        }
-    }
-
-    for (k, c) in pairs {
-        let x509 = findings[c].lifecycle.facts.get("x509");
-        let field = |name: &str| x509.and_then(|x| x.get(name)).cloned();
-        let mut certificate = Map::new();
-        for name in ["sha256", "subject", "not_after"] {
-            if let Some(value) = field(name) {
-                certificate.insert(name.to_string(), value);
-            }
-        }
-        let sha256 = thumbprint(&findings[c]).to_string();
-        let (not_before, expires_at) = (
-            findings[c].lifecycle.not_before,
-            findings[c].lifecycle.expires_at,
-        );
-        let life = &mut findings[k].lifecycle;
-        if let Some(Value::Object(pk)) = life.facts.get_mut("private_key") {
-            pk.insert("certificate".to_string(), Value::Object(certificate));
-        }
-        life.push_match_id(sha256);
-        if life.expires_at.is_none() && expires_at.is_some() {
-            life.not_before = not_before;
-            life.expires_at = expires_at;
-            life.dated_by_certificate = true;
-        }
-    }
-}
-
-/// A certificate finding's SHA-256 thumbprint (its lifecycle key id).
-fn thumbprint(finding: &Finding) -> &str {
-    finding.lifecycle.key_id.as_deref().unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::engine::RuleInfo;
-    use crate::rules::Kind;
 
     #[test]
     fn stated_lifetime_never_overflows() {
@@ -332,107 +224,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn finding(kind: Kind, path: &str, secret: &str) -> Finding {
-        let rule = Arc::new(RuleInfo {
-            id: format!("test-{}", kind.as_str()),
-            name: "test".to_string(),
-            provider: "test".to_string(),
-            kind,
-            generic: false,
-            order: 0,
-            description: String::new(),
-        });
-        let mut finding = Finding::for_test(rule, secret.as_bytes(), path);
-        finding.lifecycle = inspect("test", secret.as_bytes(), None, &BTreeMap::new());
-        finding
-    }
-
-    fn paired_certificate(key: &Finding) -> Option<&Value> {
-        key.lifecycle.facts.get("private_key")?.get("certificate")
-    }
-
-    #[test]
-    fn pairs_a_key_with_its_certificate_in_the_same_file() {
-        let (cert, key) = test_support::ec_certificate_and_key(1_700_000_000, 90 * 86_400);
-        let (other_cert, _) = test_support::ec_certificate_and_key(1_700_000_000, 86_400);
-        let mut findings = vec![
-            finding(Kind::PrivateKey, "deploy/tls/server.pem", &key),
-            finding(Kind::Certificate, "deploy/tls/server.pem", &cert),
-            finding(Kind::Certificate, "deploy/tls/server.pem", &other_cert),
-        ];
-        let thumb = findings[1].lifecycle.key_id.clone().unwrap();
-        assert_eq!(findings[0].lifecycle.expires_at, None);
-        let expires = findings[1].lifecycle.expires_at;
-        pair_keys_with_certificates(&mut findings);
-        let key = &findings[0];
-        assert!(key.lifecycle.match_ids.contains(&thumb));
-        assert_eq!(key.lifecycle.match_ids.len(), 1);
-        let paired = paired_certificate(key).unwrap();
-        assert_eq!(paired["sha256"], thumb.as_str());
-        assert_eq!(paired["not_after"], "2024-02-12T22:13:20Z");
-        assert_eq!(paired["subject"], "CN=sprawl test leaf");
-        // The key's dates are its certificate's: it proves nothing once that expires.
-        assert_eq!(key.lifecycle.expires_at, expires);
-        assert!(key.lifecycle.dated_by_certificate);
-        // Certificates gain nothing.
-        assert!(findings[1].lifecycle.match_ids.len() == 1);
-    }
-
-    #[test]
-    fn pairs_within_a_folder_and_prefers_the_same_file() {
-        let (cert, key) = test_support::ec_certificate_and_key(1_700_000_000, 90 * 86_400);
-        let (renewed, _) = test_support::certificate_for(&key, 1_710_000_000, 90 * 86_400);
-        let mut findings = vec![
-            finding(Kind::Certificate, "certs/server.crt", &cert),
-            finding(Kind::PrivateKey, "certs/server.key", &key),
-        ];
-        let thumb = findings[0].lifecycle.key_id.clone().unwrap();
-        pair_keys_with_certificates(&mut findings);
-        assert_eq!(findings[1].lifecycle.match_ids, vec![thumb.clone()]);
-
-        // A certificate in the key's own file wins over a later one next to it.
-        let mut findings = vec![
-            finding(Kind::Certificate, "certs/renewed.crt", &renewed),
-            finding(Kind::PrivateKey, "certs/bundle.pem", &key),
-            finding(Kind::Certificate, "certs/bundle.pem", &cert),
-        ];
-        pair_keys_with_certificates(&mut findings);
-        assert_eq!(findings[1].lifecycle.match_ids, vec![thumb]);
-
-        // Two in the same folder: the one valid longest.
-        let mut findings = vec![
-            finding(Kind::Certificate, "certs/a.crt", &cert),
-            finding(Kind::Certificate, "certs/b.crt", &renewed),
-            finding(Kind::PrivateKey, "certs/server.key", &key),
-        ];
-        let renewed_thumb = findings[1].lifecycle.key_id.clone().unwrap();
-        pair_keys_with_certificates(&mut findings);
-        assert_eq!(findings[2].lifecycle.match_ids, vec![renewed_thumb]);
-    }
-
-    #[test]
-    fn does_not_pair_across_folders_or_keys() {
-        let (cert, key) = test_support::ec_certificate_and_key(1_700_000_000, 90 * 86_400);
-        let (_, other_key) = test_support::ec_certificate_and_key(1_700_000_000, 86_400);
-        let mut findings = vec![
-            finding(Kind::Certificate, "a/server.crt", &cert),
-            finding(Kind::PrivateKey, "b/server.key", &key),
-            finding(Kind::PrivateKey, "a/other.key", &other_key),
-        ];
-        pair_keys_with_certificates(&mut findings);
-        for key in &findings[1..] {
-            assert!(key.lifecycle.match_ids.is_empty());
-            assert!(paired_certificate(key).is_none());
-        }
-    }
-
-    #[test]
-    fn folders() {
-        assert_eq!(folder("a/b/c.pem"), "a/b");
-        assert_eq!(folder("c.pem"), "");
-        assert_eq!(folder("a\\c.pem"), "a");
     }
 }
 

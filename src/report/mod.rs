@@ -57,8 +57,9 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 /// Output formats of `sprawl scan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
+    #[default]
     Text,
     Json,
     Jsonl,

@@ -12,6 +12,8 @@ use std::path::Path;
 
 use tar::EntryType;
 
+#[cfg(test)]
+use super::Origin;
 use super::{BINARY_SNIFF_LEN, Contents, Event, SkipReason, Visitor};
 
 /// `--max-archive-size` when not given: the decompressed bytes one archive found by the walk
@@ -637,7 +639,7 @@ impl Scanner<'_, '_> {
         match super::text_of(buf) {
             Ok(text) => {
                 self.scanned += 1;
-                self.visitor.visit(Event::Input { path, bytes: &text });
+                self.visitor.visit(Event::file(path, &text));
             }
             Err(reason) => self.skip(path, reason),
         }
@@ -713,10 +715,14 @@ mod tests {
     impl Visitor for Seen {
         fn visit(&mut self, event: Event<'_>) {
             match event {
-                Event::Input { path, bytes } => self.inputs.push((path.into(), bytes.to_vec())),
+                Event::Input {
+                    origin: Origin::File { path },
+                    bytes,
+                } => self.inputs.push((path.into(), bytes.to_vec())),
+                Event::Input { .. } => panic!("archive entries are whole files"),
                 Event::Skipped { path, reason } => self.skipped.push((path, reason)),
                 Event::Archive { archives, entries } => self.archives = Some((archives, entries)),
-                Event::Chunk { path, .. } => panic!("archive entries are whole: {path}"),
+                Event::History(_) => panic!("archives have no history"),
             }
         }
     }

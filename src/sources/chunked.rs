@@ -7,7 +7,7 @@
 use std::io::{self, Cursor, Read};
 use std::ops::Range;
 
-use super::{BINARY_SNIFF_LEN, Event, SkipReason, Visitor, check_text, is_utf16_with_bom};
+use super::{BINARY_SNIFF_LEN, Event, Origin, SkipReason, Visitor, check_text, is_utf16_with_bom};
 
 /// Inputs longer than this are scanned in chunks of this size (plus overlap on both sides);
 /// shorter ones are read whole, which also lets configuration files be read as structure.
@@ -95,10 +95,12 @@ fn scan_chunks(
         } else {
             owned_start + chunk_size
         };
-        visitor.visit(Event::Chunk {
-            path,
+        visitor.visit(Event::Input {
+            origin: Origin::Chunk {
+                path,
+                chunk: &chunk,
+            },
             bytes: buf,
-            chunk: &chunk,
         });
         if last {
             return Ok(());
@@ -229,7 +231,11 @@ mod tests {
 
     impl Visitor for Chunks {
         fn visit(&mut self, event: Event<'_>) {
-            if let Event::Chunk { bytes, chunk, .. } = event {
+            if let Event::Input {
+                origin: Origin::Chunk { chunk, .. },
+                bytes,
+            } = event
+            {
                 self.0.push((bytes.to_vec(), chunk.clone()));
             }
         }

@@ -1,20 +1,23 @@
-//! Where bytes come from: directory trees (with `ignore`'s parallel walker), the archives in
-//! them, and standard input. A source hands each worker thread whole inputs as
-//! `(path, bytes)` and reports what it skipped and why; it never decides what is a secret.
+//! Where bytes come from: directory trees (with `ignore`'s parallel walker) and the archives
+//! in them, standard input, a repository's history or range, staged changes. Every source
+//! implements [`Source`] and hands each worker thread `(origin, bytes)` through
+//! [`Visitor::visit`], reporting what it skipped and why; it never decides what is a secret.
 
 pub mod archive;
 pub mod chunked;
 pub mod git;
+pub mod history;
+pub mod stdin;
+pub mod walk;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ignore::{WalkBuilder, WalkState};
-
 use chunked::{CHUNK_SIZE, Chunk, Utf16Reader};
+use history::{BlobInput, GitHistory, HistorySummary, StagedInput};
 
 /// Binary files are recognised by a NUL byte in their first 8 KiB, as git and ripgrep do.
 const BINARY_SNIFF_LEN: usize = 8 * 1024;
@@ -57,15 +60,10 @@ impl fmt::Display for SkipReason {
 
 /// What a source hands a worker.
 pub enum Event<'a> {
+    /// Bytes to scan, and where they came from.
     Input {
-        path: &'a str,
+        origin: Origin<'a>,
         bytes: &'a [u8],
-    },
-    /// A piece of an input too large to read whole.
-    Chunk {
-        path: &'a str,
-        bytes: &'a [u8],
-        chunk: &'a Chunk,
     },
     Skipped {
         path: String,
@@ -77,6 +75,47 @@ pub enum Event<'a> {
         archives: u64,
         entries: u64,
     },
+    /// What a history source read of one repository (commits, blobs, what it could not read).
+    History(HistorySummary),
+}
+
+impl<'a> Event<'a> {
+    /// A whole file (or archive member, or standard input) at `path`.
+    pub fn file(path: &'a str, bytes: &'a [u8]) -> Event<'a> {
+        Event::Input {
+            origin: Origin::File { path },
+            bytes,
+        }
+    }
+}
+
+/// Where bytes handed to a worker came from; it decides how the worker places what it finds.
+pub enum Origin<'a> {
+    /// A whole file: from a walk (an archive's member shows as `dist/app.jar!/x.env`), or
+    /// standard input (`<stdin>`).
+    File { path: &'a str },
+    /// A piece of a file, or of standard input, too large to read whole.
+    Chunk { path: &'a str, chunk: &'a Chunk },
+    /// A git blob, with the commits and paths that introduced it (and, in a range, the lines
+    /// each added).
+    Blob(&'a BlobInput<'a>),
+    /// A staged blob, with the lines the change adds.
+    Staged(&'a StagedInput<'a>),
+}
+
+/// A source of inputs: a walk of folders, standard input, a repository's history or range,
+/// staged changes. It reads them and hands each, with its [`Origin`], to a worker; a new
+/// source (a container image, a list of files from another program) is a new type that
+/// implements this, and a flag that puts it in the scan's plan.
+pub trait Source: Sync {
+    /// Reads every input, handing each to a worker that `workers` makes (one per thread the
+    /// source uses, so per-thread state needs no locks).
+    fn read<'w>(&self, options: &WalkOptions, workers: &(dyn Fn() -> Box<dyn Visitor + 'w> + Sync));
+
+    /// A repository's history, kept to date the findings once every source is read.
+    fn history(&self) -> Option<&GitHistory> {
+        None
+    }
 }
 
 /// How to walk directory trees.
@@ -113,7 +152,7 @@ impl Root {
         }
     }
 
-    fn display(&self, file: &Path) -> String {
+    pub fn display(&self, file: &Path) -> String {
         let rel = file.strip_prefix(&self.path).unwrap_or(file);
         let rel = path_to_slash(rel);
         match (self.display_prefix.is_empty(), rel.is_empty()) {
@@ -224,108 +263,14 @@ fn path_to_slash(path: &Path) -> String {
     }
 }
 
-/// Receives the inputs of one walker thread.
+/// Receives the inputs of one source thread.
 pub trait Visitor: Send {
     fn visit(&mut self, event: Event<'_>);
 }
 
-/// Walks every root in parallel. `make_worker` is called once per walker thread; the
-/// worker it returns receives that thread's inputs, so per-thread state needs no locks.
-pub fn walk<W, F>(roots: &[Root], options: &WalkOptions, make_worker: F)
-where
-    F: Fn() -> W + Sync,
-    W: Visitor,
-{
-    for root in roots {
-        let mut builder = WalkBuilder::new(&root.path);
-        builder
-            .threads(options.threads)
-            .hidden(false)
-            .follow_links(options.follow_links)
-            .git_global(false)
-            .require_git(false)
-            .filter_entry(|entry| entry.file_name() != ".git");
-        if options.respect_ignore_files {
-            builder.add_custom_ignore_filename(SPRAWL_IGNORE_FILE);
-        } else {
-            builder.standard_filters(false).hidden(false);
-        }
-        let max = options.max_file_size;
-        let archives = options
-            .archives
-            .then(|| archive::Limits::new(options.max_archive_size, max));
-        builder.build_parallel().run(|| {
-            let mut worker = make_worker();
-            let mut buf: Vec<u8> = Vec::new();
-            Box::new(move |entry| {
-                let entry = match entry {
-                    Ok(entry) => entry,
-                    Err(err) => {
-                        let path = error_path(&err)
-                            .map(|p| root.display(&p))
-                            .unwrap_or_default();
-                        worker.visit(Event::Skipped {
-                            path,
-                            reason: SkipReason::Unreadable(error_text(&err)),
-                        });
-                        return WalkState::Continue;
-                    }
-                };
-                let Some(file_type) = entry.file_type() else {
-                    return WalkState::Continue; // stdin, which roots never are
-                };
-                if file_type.is_symlink() {
-                    // Not followed; only a dangling one is worth reporting.
-                    if std::fs::metadata(entry.path()).is_err() {
-                        worker.visit(Event::Skipped {
-                            path: root.display(entry.path()),
-                            reason: SkipReason::BrokenLink,
-                        });
-                    }
-                    return WalkState::Continue;
-                }
-                if file_type.is_dir() {
-                    return WalkState::Continue;
-                }
-                if !file_type.is_file() {
-                    worker.visit(Event::Skipped {
-                        path: root.display(entry.path()),
-                        reason: SkipReason::NotAFile,
-                    });
-                    return WalkState::Continue;
-                }
-                let path = root.display(entry.path());
-                let read = read_file(entry.path(), max, &mut buf);
-                // Archives are binary and may pass --max-file-size: look for one before
-                // skipping the file for either.
-                if let Some(limits) = &archives
-                    && archive::scan_file(entry.path(), &path, &read, &buf, limits, &mut worker)
-                {
-                    return WalkState::Continue;
-                }
-                let read = match read {
-                    Ok(Contents::Whole) => {
-                        worker.visit(Event::Input {
-                            path: &path,
-                            bytes: &buf,
-                        });
-                        Ok(())
-                    }
-                    Ok(Contents::TooLargeToHold { .. }) => File::open(entry.path())
-                        .map_err(|e| SkipReason::Unreadable(e.to_string()))
-                        .and_then(|file| {
-                            // `take` bounds a file that grows while it is read.
-                            let file = file.take(max);
-                            chunked::scan(file, &path, options.chunk_overlap, &mut buf, &mut worker)
-                        }),
-                    Err(reason) => Err(reason),
-                };
-                if let Err(reason) = read {
-                    worker.visit(Event::Skipped { path, reason });
-                }
-                WalkState::Continue
-            })
-        });
+impl<V: Visitor + ?Sized> Visitor for Box<V> {
+    fn visit(&mut self, event: Event<'_>) {
+        (**self).visit(event);
     }
 }
 
@@ -361,7 +306,7 @@ pub fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<Contents, S
 }
 
 /// Makes a read buffer scannable text in place (see [`text_of`]).
-fn as_text(buf: &mut Vec<u8>) -> Result<(), SkipReason> {
+pub fn as_text(buf: &mut Vec<u8>) -> Result<(), SkipReason> {
     if let Cow::Owned(text) = text_of(buf)? {
         *buf = text;
     }
@@ -400,64 +345,6 @@ fn check_text(bytes: &[u8]) -> Result<(), SkipReason> {
         return Err(SkipReason::Binary);
     }
     Ok(())
-}
-
-/// Scans standard input: whole when it fits in a chunk, in chunks otherwise. Past the size
-/// limit of files nothing is read, and the input is also counted as too large.
-pub fn scan_stdin(max: u64, overlap: usize, buf: &mut Vec<u8>, visitor: &mut dyn Visitor) {
-    const PATH: &str = "<stdin>";
-    buf.clear();
-    let mut stdin = std::io::stdin().lock().take(max);
-    let scanned = (&mut stdin)
-        .take(CHUNK_SIZE as u64 + 1)
-        .read_to_end(buf)
-        .map_err(|e| SkipReason::Unreadable(e.to_string()))
-        .and_then(|_| {
-            if buf.len() <= CHUNK_SIZE {
-                as_text(buf)?;
-                visitor.visit(Event::Input {
-                    path: PATH,
-                    bytes: buf,
-                });
-                return Ok(());
-            }
-            let head = Cursor::new(std::mem::take(buf));
-            chunked::scan(head.chain(&mut stdin), PATH, overlap, buf, visitor)
-        })
-        .and_then(|()| match stdin.into_inner().read(&mut [0u8; 1]) {
-            Ok(1) => Err(SkipReason::TooLarge {
-                size: max + 1,
-                limit: max,
-            }),
-            _ => Ok(()),
-        });
-    if let Err(reason) = scanned {
-        visitor.visit(Event::Skipped {
-            path: PATH.into(),
-            reason,
-        });
-    }
-}
-
-fn error_path(err: &ignore::Error) -> Option<PathBuf> {
-    match err {
-        ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            error_path(err)
-        }
-        ignore::Error::Loop { child, .. } => Some(child.clone()),
-        _ => None,
-    }
-}
-
-/// The error without the path `ignore` prefixes it with (the path is reported separately).
-fn error_text(err: &ignore::Error) -> String {
-    match err {
-        ignore::Error::WithPath { err, .. }
-        | ignore::Error::WithDepth { err, .. }
-        | ignore::Error::WithLineNumber { err, .. } => error_text(err),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,454 @@
+//! What a scan will do, resolved once, before any work: from the command's flags (an
+//! [`Asked`], which each command that scans fills from its own arguments), the `.sprawl.toml`
+//! it finds, and the inventory and baseline files it loads. A malformed file stops the run
+//! here (exit 2). The pipeline reads only the [`Plan`]: the command line's structs stop at
+//! `commands/`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::cli::{Color, RuleArgs};
+use crate::config::{CommandLine, Config, ConfigError, Defaults, Effective, FailOn};
+use crate::inventory::{self, Inventory, InventoryError, Policy};
+use crate::report::{self, Format};
+use crate::sources::git::{self, GitError};
+use crate::sources::history::{self, GitHistory, Span, StagedChanges};
+use crate::sources::stdin::Stdin;
+use crate::sources::walk::Walk;
+use crate::sources::{self, ProjectPaths, Root, Source, WalkOptions};
+use crate::suppress::{Baseline, BaselineError, Suppressor};
+
+/// `--max-file-size` when neither the command line nor the configuration sets it.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    /// A path to scan that cannot be read (shown as given).
+    #[error("{path}: {error}")]
+    Path { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// What a scan reads: the files under some folders, their history, a range of it, or what is
+/// staged.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The files under the roots.
+    #[default]
+    WorkTree,
+    /// Every blob of every ref of the repository holding each root, with the work tree unless
+    /// `worktree` is false (or the repository is bare); checked-out submodules' histories too
+    /// when `submodules`.
+    History { worktree: bool, submodules: bool },
+    /// What the commits of a range add (`A..B`; `given` is the flag as typed, for errors).
+    Range { range: String, given: String },
+    /// What is staged for the next commit, at the lines it adds.
+    Staged,
+}
+
+impl Mode {
+    /// A range or staged changes: the scan sees changes, not the project.
+    pub fn reads_changes_only(&self) -> bool {
+        matches!(self, Mode::Range { .. } | Mode::Staged)
+    }
+
+    /// History is read (and findings dated from it).
+    pub fn reads_history(&self) -> bool {
+        matches!(self, Mode::History { .. } | Mode::Range { .. })
+    }
+}
+
+/// What a command asked of a scan, before files are read: the flags that every command that
+/// scans shares. `sprawl scan` fills it from its flags; `inventory init`, `baseline create` and
+/// `explain` from theirs.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    /// Folders and files to scan; `-` is standard input. Empty: the current folder.
+    pub paths: Vec<PathBuf>,
+    pub mode: Mode,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub show_secrets: bool,
+    pub show_suppressed: bool,
+    pub color: Color,
+    pub rules: RuleArgs,
+    pub config: Option<PathBuf>,
+    pub no_config: bool,
+    pub baseline: Option<PathBuf>,
+    pub inventory: Option<PathBuf>,
+    pub no_inventory: bool,
+    pub no_ignore: bool,
+    pub follow: bool,
+    pub max_file_size: Option<u64>,
+    pub no_archives: bool,
+    pub max_archive_size: Option<u64>,
+    pub now: Option<i64>,
+    pub max_age_days: Option<u32>,
+    pub fail_on: Vec<FailOn>,
+    pub threads: Option<usize>,
+    pub quiet: bool,
+    /// Record every candidate and its verdict (`sprawl explain`).
+    pub explain: bool,
+}
+
+/// What the command line asked to scan.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub roots: Vec<Root>,
+    /// `-` was among the paths.
+    pub stdin: bool,
+}
+
+impl Targets {
+    fn resolve(paths: &[PathBuf]) -> Result<Targets, PlanError> {
+        let paths: Vec<PathBuf> = if paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            paths.to_vec()
+        };
+        let many = paths.len() > 1;
+        let mut targets = Targets::default();
+        for path in paths {
+            if path.as_os_str() == "-" {
+                targets.stdin = true;
+                continue;
+            }
+            let meta = std::fs::metadata(&path).map_err(|error| PlanError::Path {
+                path: path.display().to_string(),
+                error,
+            })?;
+            let shown = path.to_string_lossy().replace('\\', "/");
+            // One folder: paths relative to it. A file, or several roots: paths as given.
+            let display_prefix = if meta.is_dir() && !many {
+                String::new()
+            } else {
+                shown
+            };
+            targets.roots.push(Root {
+                path,
+                display_prefix,
+            });
+        }
+        Ok(targets)
+    }
+
+    /// Where a scan's `.sprawl.toml` and inventory are looked for: each scanned folder (or a
+    /// scanned file's folder), then the root of its repository.
+    fn search_folders(&self) -> Vec<PathBuf> {
+        let mut folders = Vec::new();
+        for root in &self.roots {
+            let dir = if root.path.is_dir() {
+                root.path.clone()
+            } else {
+                folder_of(&root.path)
+            };
+            let repo_root = git::discover(&dir)
+                .ok()
+                .and_then(|r| r.workdir().map(Path::to_path_buf));
+            folders.push(dir);
+            folders.extend(repo_root);
+        }
+        folders
+    }
+}
+
+/// A scan, resolved.
+pub struct Plan {
+    pub targets: Targets,
+    pub mode: Mode,
+    pub format: Format,
+    /// `-o FILE`; standard output when `None`.
+    pub output: Option<PathBuf>,
+    /// What every report shows: secrets or not, suppressed findings or not, colours.
+    pub report: report::Options,
+    /// The time ages and expiry are computed against (`--now`, else the clock).
+    pub now: i64,
+    /// No progress line.
+    pub quiet: bool,
+    pub explain: bool,
+    /// The rules: the command line's selection, the configuration's files and disabled ones.
+    pub rules: RuleArgs,
+    /// The effective settings, each with where it came from.
+    pub settings: Effective,
+    pub inventory: Option<Inventory>,
+    pub baseline: Option<Baseline>,
+    respect_ignore_files: bool,
+    follow_links: bool,
+    threads: usize,
+}
+
+impl Plan {
+    /// Resolves what was asked: finds and reads `.sprawl.toml`, the inventory and the baseline.
+    pub fn resolve(asked: Asked) -> Result<Plan, PlanError> {
+        let targets = Targets::resolve(&asked.paths)?;
+        let settings = settings(&asked, &targets)?;
+        let folders = targets.search_folders();
+        let found = if asked.no_inventory {
+            None
+        } else {
+            find_inventory(&folders)
+        };
+        // Inventory globs and baseline paths name places in the project they describe, not
+        // in the folder scanned: a scan of `docs/` sees `conf.py` where they say `docs/conf.py`.
+        let changes_only = asked.mode.reads_changes_only();
+        let project_paths =
+            |project: &Path| ProjectPaths::new(&targets.roots, project, changes_only);
+        let inventory = match (&settings.inventory.value, asked.no_inventory) {
+            (Some(path), false) => {
+                let mut inventory = Inventory::load(path)?;
+                // Globs start where the inventory was found by default, else (named with
+                // --inventory or in .sprawl.toml) at the scanned repository's root.
+                let project = match &found {
+                    Some((file, folder)) if file == path => folder.clone(),
+                    _ => scanned_project(&folders),
+                };
+                inventory.paths = Some(project_paths(&project));
+                Some(inventory)
+            }
+            _ => None,
+        };
+        let baseline = match &asked.baseline {
+            Some(path) => {
+                let mut baseline = Baseline::load(path)?;
+                baseline.paths = Some(project_paths(&folder_of(path)));
+                Some(baseline)
+            }
+            None => None,
+        };
+        let color = match asked.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                asked.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let threads = asked.threads.filter(|&n| n > 0).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        });
+        let rules = rule_selection(&asked.rules, &settings);
+        Ok(Plan {
+            targets,
+            mode: asked.mode,
+            format: asked.format,
+            output: asked.output,
+            report: report::Options {
+                show_secrets: asked.show_secrets,
+                show_suppressed: asked.show_suppressed,
+                color,
+            },
+            now: asked.now.unwrap_or_else(unix_now),
+            quiet: asked.quiet,
+            explain: asked.explain,
+            rules,
+            settings,
+            inventory,
+            baseline,
+            respect_ignore_files: !asked.no_ignore,
+            follow_links: asked.follow,
+            threads,
+        })
+    }
+
+    /// Only the settings a scan of `paths` would use (`sprawl config show`): no inventory or
+    /// baseline is read.
+    pub fn settings_only(asked: &Asked) -> Result<Effective, PlanError> {
+        let targets = Targets::resolve(&asked.paths)?;
+        settings(asked, &targets)
+    }
+
+    /// The sources to read, in order: standard input, the work trees, the histories (and
+    /// submodules'), staged changes. Repositories are opened and their commits walked here, so
+    /// a folder that is not a repository, or a range git cannot resolve, is an error (exit 2)
+    /// before any scan, not a half-done report.
+    pub fn sources(&self) -> Result<Vec<Box<dyn Source>>, PlanError> {
+        let mut sources: Vec<Box<dyn Source>> = Vec::new();
+        if self.targets.stdin {
+            sources.push(Box::new(Stdin));
+        }
+        let roots = &self.targets.roots;
+        match &self.mode {
+            Mode::WorkTree => sources.push(Box::new(Walk {
+                roots: roots.clone(),
+            })),
+            Mode::History {
+                worktree,
+                submodules,
+            } => {
+                let histories = roots
+                    .iter()
+                    .map(|root| GitHistory::open(root, &Span::All))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let walked: Vec<Root> = histories
+                    .iter()
+                    .filter(|h| *worktree && h.has_work_tree())
+                    .map(|h| h.root.clone())
+                    .collect();
+                sources.push(Box::new(Walk { roots: walked }));
+                let mut nested = Vec::new();
+                if *submodules {
+                    for root in roots {
+                        history::submodules(root, &mut nested)?;
+                    }
+                }
+                for history in histories.into_iter().chain(nested) {
+                    sources.push(Box::new(history));
+                }
+            }
+            Mode::Range { range, given } => {
+                for root in roots {
+                    let span = Span::Range { range, given };
+                    sources.push(Box::new(GitHistory::open(root, &span)?));
+                }
+            }
+            Mode::Staged => {
+                for root in roots {
+                    sources.push(Box::new(StagedChanges::open(root)?));
+                }
+            }
+        }
+        Ok(sources)
+    }
+
+    /// How sources read files; `chunk_overlap` is the engine's reach.
+    pub fn walk_options(&self, chunk_overlap: usize) -> WalkOptions {
+        WalkOptions {
+            respect_ignore_files: self.respect_ignore_files,
+            follow_links: self.follow_links,
+            max_file_size: self.settings.max_file_size.value,
+            threads: self.threads,
+            archives: self.settings.archives.value,
+            max_archive_size: self.settings.max_archive_size.value,
+            chunk_overlap,
+        }
+    }
+
+    /// What statuses are decided against.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            now: self.now,
+            max_age_days: self.settings.max_age_days.value,
+        }
+    }
+
+    pub fn suppressor(&self) -> Suppressor<'_> {
+        Suppressor {
+            allows: &self.settings.allows,
+            baseline: self.baseline.as_ref(),
+            report_generic_in_tests: self.settings.report_generic_in_tests.value,
+        }
+    }
+}
+
+/// The command line over `.sprawl.toml` over the defaults.
+fn settings(asked: &Asked, targets: &Targets) -> Result<Effective, PlanError> {
+    let folders = targets.search_folders();
+    let config = if asked.no_config {
+        Config::default()
+    } else {
+        match asked.config.clone().or_else(|| Config::find(&folders)) {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        }
+    };
+    let found = if asked.no_inventory {
+        None
+    } else {
+        find_inventory(&folders).map(|(file, _)| file)
+    };
+    Ok(Effective::resolve(
+        CommandLine {
+            rule_paths: Vec::new(),
+            disabled_rules: Vec::new(),
+            inventory: asked.inventory.clone(),
+            max_file_size: asked.max_file_size,
+            max_age_days: asked.max_age_days,
+            fail_on: asked.fail_on.clone(),
+            archives: asked.no_archives.then_some(false),
+            max_archive_size: asked.max_archive_size,
+        },
+        config,
+        Defaults {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            max_archive_size: sources::archive::DEFAULT_MAX_ARCHIVE_SIZE,
+            max_age_days: inventory::DEFAULT_MAX_AGE_DAYS,
+            inventory: found,
+        },
+    ))
+}
+
+/// The command line's rule selection plus the configuration's rule files and disabled rules.
+fn rule_selection(given: &RuleArgs, settings: &Effective) -> RuleArgs {
+    let mut rules = given.clone();
+    let mut paths: Vec<PathBuf> = settings
+        .rule_paths
+        .iter()
+        .map(|p| p.value.clone())
+        .collect();
+    paths.append(&mut rules.rule_paths);
+    rules.rule_paths = paths;
+    rules
+        .disabled
+        .extend(settings.disabled_rules.iter().map(|d| d.value.clone()));
+    rules
+}
+
+/// The repository root of the first scanned folder (the last search folder of a root is its
+/// repository's root), else that folder.
+fn scanned_project(folders: &[PathBuf]) -> PathBuf {
+    let first = folders
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    git::discover(&first)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .unwrap_or(first)
+}
+
+/// The folder holding a file (`.` for a bare file name).
+pub fn folder_of(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The first default inventory file in the search folders, and the folder it was found in.
+pub fn find_inventory(folders: &[PathBuf]) -> Option<(PathBuf, PathBuf)> {
+    folders.iter().find_map(|base| {
+        inventory::DEFAULT_NAMES
+            .iter()
+            .map(|name| base.join(name))
+            .find(|candidate| candidate.is_file())
+            .map(|file| (file, base.clone()))
+    })
+}
+
+/// Where `sprawl inventory init PATH` writes by default: PATH's inventory if it has one (at
+/// the folder or its repository's root), else PATH/sprawl-inventory.yaml.
+pub fn default_inventory_file(path: &Path) -> Result<PathBuf, PlanError> {
+    let targets = Targets::resolve(&[path.to_path_buf()])?;
+    Ok(find_inventory(&targets.search_folders())
+        .map_or_else(|| path.join(inventory::DEFAULT_NAMES[0]), |(file, _)| file))
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
