@@ -8,7 +8,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::engine::RuleInfo;
-use crate::enrich::allow::AllowComment;
 use crate::lifecycle::Lifecycle;
 
 /// The bytes of a secret. Its `Debug` never shows them, so it cannot reach a log by accident;
@@ -85,6 +84,20 @@ pub struct Seen {
     pub author: String,
     #[serde(skip)]
     pub time: i64,
+}
+
+/// An allow comment that covers a place.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AllowComment {
+    /// `sprawl:allow`: the reason it gives (possibly empty), and the rule it names when that
+    /// is another loaded rule than the one that matched at this place (its first word is the
+    /// rule's id; a comment for one rule does not allow what another finds there).
+    Sprawl {
+        other_rule: Option<String>,
+        reason: String,
+    },
+    /// Another scanner's marker (`gitleaks:allow`), which allows any rule.
+    Other(&'static str),
 }
 
 /// One place a secret was seen. Lines and columns are 1-based; columns count characters.

@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Allow;
-use crate::enrich::allow::AllowComment;
-use crate::finding::{Finding, Location, Suppressed, SuppressionKind};
+
+use crate::finding::{AllowComment, Finding, Location, Suppressed, SuppressionKind};
 use crate::sources::ProjectPaths;
 
 /// The reason an allow comment gives for the finding at its place, when it allows it: a

@@ -7,8 +7,8 @@ use anyhow::{Result, bail};
 
 use super::{EXIT_CLEAN, EXIT_FINDINGS, load_rules};
 use crate::cli::{ListFormat, RuleArgs};
+use crate::engine::examples::check_rules;
 use crate::rules::RuleSet;
-use crate::rules::check::check_rules;
 
 /// `sprawl rules list`: the rules a scan would use.
 pub fn list(args: &RuleArgs, format: ListFormat) -> Result<u8> {

@@ -7,6 +7,7 @@
 //! brings its own [`Scratch`].
 
 mod compile;
+pub mod examples;
 pub mod filters;
 
 use compile::{CompanionLink, CompiledRule, Matcher, Trigger, compile_rule};

@@ -3,19 +3,7 @@
 //! with the scope its own tool gives it. Whether a comment allows a finding is decided in
 //! `suppress` ([`crate::suppress::allow_reason`]); this module only says what it says.
 
-/// An allow comment that covers a place.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AllowComment {
-    /// `sprawl:allow`: the reason it gives (possibly empty), and the rule it names when that
-    /// is another loaded rule than the one that matched at this place (its first word is the
-    /// rule's id; a comment for one rule does not allow what another finds there).
-    Sprawl {
-        other_rule: Option<String>,
-        reason: String,
-    },
-    /// Another scanner's marker (`gitleaks:allow`), which allows any rule.
-    Other(&'static str),
-}
+use crate::finding::AllowComment;
 
 /// The marker of sprawl's own allow comment.
 const ALLOW_MARKER: &[u8] = b"sprawl:allow";

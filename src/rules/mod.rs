@@ -5,8 +5,6 @@
 //! (does the regex parse, does it have a `secret` group) happens in `engine::Engine::new`,
 //! which reports errors through [`RuleError`] as well.
 
-pub mod check;
-
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};

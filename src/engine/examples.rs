@@ -1,11 +1,11 @@
-//! Rule self-tests: every rule's `examples` must yield a finding of that rule (with exactly
+//! Rule self-tests, run through the compiled engine: every rule's `examples` must yield a finding of that rule (with exactly
 //! the example's secret when one is given) and its `negative_examples` must yield none.
 //! `cargo test` runs them for the built-in rules; `sprawl rules check` for any rule file.
 
 use std::fmt;
 
-use super::{RuleError, RuleSet};
-use crate::engine::Engine;
+use super::Engine;
+use crate::rules::{RuleError, RuleSet};
 
 /// One example that did not behave as its rule promised.
 #[derive(Debug, Clone, PartialEq, Eq)]
