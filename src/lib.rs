@@ -1,8 +1,11 @@
 //! sprawl: a scanner for the credentials of non-human identities.
 //!
-//! The flow of a scan, one module per stage: `sources` (walk, read) → `engine` (match) →
-//! `enrich` (fingerprint, redaction, positions) → `finding` (one model) → `report`.
-//! `rules` holds the rule format; `app` wires the stages for the command line.
+//! The flow of a scan, one module per stage: `commands` (one per subcommand) → `plan` (what
+//! to scan, resolved once) → `sources` (walk, archives, stdin, git; each hands workers
+//! `(origin, bytes)`) → `pipeline` (the worker: `engine` matches, `enrich` makes findings,
+//! `suppress` sets some aside; then correlate: dating, pairing, `inventory` verdicts) → `run`
+//! (the model of one run) → `report` (one `Reporter` per format). `rules` holds the rule
+//! format; `lifecycle` what a credential says of its own life.
 
 pub mod cli;
 pub mod commands;

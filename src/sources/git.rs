@@ -142,6 +142,18 @@ pub struct History {
     pub before: HashMap<usize, Vec<Oid>>,
 }
 
+/// Sets libgit2 up for reading every blob once: each is read to be scanned, not to be trusted
+/// by its id, so re-hashing every object with collision-detecting SHA-1 (a quarter of a
+/// history scan) is skipped, and the object cache, which would only hold what is not read
+/// again, is off. Process-wide; called before any repository is opened for a scan.
+pub fn tune_for_scanning() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
+    });
+}
+
 /// Opens a repository (work tree or bare) at `path` itself. A submodule's folder is a
 /// repository of its own even though its parent's contains it.
 pub fn open(path: &Path) -> Result<Repository, GitError> {

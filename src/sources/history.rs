@@ -61,6 +61,7 @@ impl GitHistory {
     /// Reads the history (or range) of the repository holding `root`'s folder, restricted to
     /// that folder. A folder in no repository, or a range git cannot resolve, is an error.
     pub fn open(root: &Root, span: &Span<'_>) -> Result<GitHistory, GitError> {
+        git::tune_for_scanning();
         let repo = git::discover(&root.path)?;
         let scope = Scope::of(&repo, &root.path);
         let shown = root.path.display().to_string();
@@ -275,6 +276,7 @@ impl StagedChanges {
     /// Reads what is staged in the repository holding `root` (a pre-commit hook runs at its
     /// root, a person maybe in a subfolder).
     pub fn open(root: &Root) -> Result<StagedChanges, GitError> {
+        git::tune_for_scanning();
         let repo = git::discover(&root.path)?;
         let staged = git::read_staged(&repo, &root.path.display().to_string())?;
         Ok(StagedChanges {
@@ -341,6 +343,7 @@ impl Source for StagedChanges {
 /// for a history scan, under their paths; one that is not checked out has no objects here and
 /// is skipped. (Their work-tree files are in the walk of the parent's work tree already.)
 pub fn submodules(root: &Root, out: &mut Vec<GitHistory>) -> Result<(), GitError> {
+    git::tune_for_scanning();
     let repo = git::open(&root.path)?;
     let Ok(modules) = repo.submodules() else {
         return Ok(());
