@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::cli::{Color, RuleArgs};
-use crate::config::{CommandLine, Config, ConfigError, Defaults, Effective, FailOn};
+use crate::cli::{Color, OutputArgs, PolicyArgs, ReadArgs, RuleArgs, SourceArgs};
+use crate::config::{CommandLine, Config, ConfigError, Defaults, Effective};
 use crate::inventory::{self, Inventory, InventoryError, Policy};
 use crate::report::{self, Format};
 use crate::sources::git::{self, GitError};
@@ -67,37 +67,42 @@ impl Mode {
     }
 }
 
-/// What a command asked of a scan, before files are read: the flags that every command that
-/// scans shares. `sprawl scan` fills it from its flags; `inventory init`, `baseline create` and
-/// `explain` from theirs.
+/// What a command asked of a scan, before files are read: the flag groups of `sprawl scan`
+/// (`cli.rs`), taken as they are. `sprawl scan` fills it from its flags; `inventory init`,
+/// `baseline create` and `explain` from theirs, leaving the rest at their defaults.
 #[derive(Debug, Clone, Default)]
 pub struct Asked {
     /// Folders and files to scan; `-` is standard input. Empty: the current folder.
     pub paths: Vec<PathBuf>,
-    pub mode: Mode,
-    pub format: Format,
-    pub output: Option<PathBuf>,
-    pub show_secrets: bool,
-    pub show_suppressed: bool,
-    pub color: Color,
+    pub sources: SourceArgs,
+    pub output: OutputArgs,
     pub rules: RuleArgs,
-    pub config: Option<PathBuf>,
-    pub no_config: bool,
-    pub baseline: Option<PathBuf>,
-    pub inventory: Option<PathBuf>,
-    pub no_inventory: bool,
-    pub no_ignore: bool,
-    pub follow: bool,
-    pub max_file_size: Option<u64>,
-    pub no_archives: bool,
-    pub max_archive_size: Option<u64>,
-    pub now: Option<i64>,
-    pub max_age_days: Option<u32>,
-    pub fail_on: Vec<FailOn>,
-    pub threads: Option<usize>,
-    pub quiet: bool,
+    pub reading: ReadArgs,
+    pub policy: PolicyArgs,
     /// Record every candidate and its verdict (`sprawl explain`).
     pub explain: bool,
+}
+
+impl Mode {
+    /// What the source flags ask to read.
+    pub fn of(sources: &SourceArgs) -> Mode {
+        match (&sources.range, &sources.since) {
+            (Some(range), _) => Mode::Range {
+                range: range.clone(),
+                given: format!("--range {range}"),
+            },
+            (None, Some(rev)) => Mode::Range {
+                range: format!("{rev}..HEAD"),
+                given: format!("--since {rev}"),
+            },
+            (None, None) if sources.staged => Mode::Staged,
+            (None, None) if sources.history => Mode::History {
+                worktree: !sources.no_worktree,
+                submodules: sources.recurse_submodules,
+            },
+            (None, None) => Mode::WorkTree,
+        }
+    }
 }
 
 /// What the command line asked to scan.
@@ -192,17 +197,19 @@ impl Plan {
         let targets = Targets::resolve(&asked.paths)?;
         let settings = settings(&asked, &targets)?;
         let folders = targets.search_folders();
-        let found = if asked.no_inventory {
+        let (policy, output) = (&asked.policy, &asked.output);
+        let found = if policy.no_inventory {
             None
         } else {
             find_inventory(&folders)
         };
+        let mode = Mode::of(&asked.sources);
         // Inventory globs and baseline paths name places in the project they describe, not
         // in the folder scanned: a scan of `docs/` sees `conf.py` where they say `docs/conf.py`.
-        let changes_only = asked.mode.reads_changes_only();
+        let changes_only = mode.reads_changes_only();
         let project_paths =
             |project: &Path| ProjectPaths::new(&targets.roots, project, changes_only);
-        let inventory = match (&settings.inventory.value, asked.no_inventory) {
+        let inventory = match (&settings.inventory.value, policy.no_inventory) {
             (Some(path), false) => {
                 let mut inventory = Inventory::load(path)?;
                 // Globs start where the inventory was found by default, else (named with
@@ -216,7 +223,7 @@ impl Plan {
             }
             _ => None,
         };
-        let baseline = match &asked.baseline {
+        let baseline = match &policy.baseline {
             Some(path) => {
                 let mut baseline = Baseline::load(path)?;
                 baseline.paths = Some(project_paths(&folder_of(path)));
@@ -224,41 +231,41 @@ impl Plan {
             }
             None => None,
         };
-        let color = match asked.color {
+        let color = match output.color {
             Color::Always => true,
             Color::Never => false,
             Color::Auto => {
-                asked.output.is_none()
+                output.output.is_none()
                     && std::io::stdout().is_terminal()
                     && std::env::var_os("NO_COLOR").is_none()
             }
         };
-        let threads = asked.threads.filter(|&n| n > 0).unwrap_or_else(|| {
+        let threads = asked.reading.threads.filter(|&n| n > 0).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(usize::from)
                 .unwrap_or(1)
         });
         let rules = rule_selection(&asked.rules, &settings);
         Ok(Plan {
-            targets,
-            mode: asked.mode,
-            format: asked.format,
-            output: asked.output,
+            mode,
+            format: output.format,
+            output: output.output.clone(),
             report: report::Options {
-                show_secrets: asked.show_secrets,
-                show_suppressed: asked.show_suppressed,
+                show_secrets: output.show_secrets,
+                show_suppressed: output.show_suppressed,
                 color,
             },
-            now: asked.now.unwrap_or_else(unix_now),
-            quiet: asked.quiet,
+            now: policy.now.unwrap_or_else(unix_now),
+            quiet: output.quiet,
             explain: asked.explain,
             rules,
             settings,
             inventory,
             baseline,
-            respect_ignore_files: !asked.no_ignore,
-            follow_links: asked.follow,
+            respect_ignore_files: !asked.reading.no_ignore,
+            follow_links: asked.reading.follow,
             threads,
+            targets,
         })
     }
 
@@ -354,16 +361,17 @@ impl Plan {
 
 /// The command line over `.sprawl.toml` over the defaults.
 fn settings(asked: &Asked, targets: &Targets) -> Result<Effective, PlanError> {
+    let (policy, reading) = (&asked.policy, &asked.reading);
     let folders = targets.search_folders();
-    let config = if asked.no_config {
+    let config = if policy.no_config {
         Config::default()
     } else {
-        match asked.config.clone().or_else(|| Config::find(&folders)) {
+        match policy.config.clone().or_else(|| Config::find(&folders)) {
             Some(path) => Config::load(&path)?,
             None => Config::default(),
         }
     };
-    let found = if asked.no_inventory {
+    let found = if policy.no_inventory {
         None
     } else {
         find_inventory(&folders).map(|(file, _)| file)
@@ -372,12 +380,12 @@ fn settings(asked: &Asked, targets: &Targets) -> Result<Effective, PlanError> {
         CommandLine {
             rule_paths: Vec::new(),
             disabled_rules: Vec::new(),
-            inventory: asked.inventory.clone(),
-            max_file_size: asked.max_file_size,
-            max_age_days: asked.max_age_days,
-            fail_on: asked.fail_on.clone(),
-            archives: asked.no_archives.then_some(false),
-            max_archive_size: asked.max_archive_size,
+            inventory: policy.inventory.clone(),
+            max_file_size: reading.max_file_size,
+            max_age_days: policy.max_age_days,
+            fail_on: policy.fail_on.clone(),
+            archives: reading.no_archives.then_some(false),
+            max_archive_size: reading.max_archive_size,
         },
         config,
         Defaults {

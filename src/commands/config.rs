@@ -6,13 +6,17 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{EXIT_CLEAN, load_rules};
+use crate::cli::PolicyArgs;
 use crate::plan::{Asked, Plan};
 
 /// `sprawl config show`: the settings a scan of PATH would use, and where each came from.
 pub fn show(path: &Path, config: Option<PathBuf>) -> Result<u8> {
     let asked = Asked {
         paths: vec![path.to_path_buf()],
-        config,
+        policy: PolicyArgs {
+            config,
+            ..PolicyArgs::default()
+        },
         ..Asked::default()
     };
     let settings = Plan::settings_only(&asked)?;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use super::{EXIT_CLEAN, load_rules};
-use crate::cli::ExplainArgs;
+use crate::cli::{ExplainArgs, OutputArgs, PolicyArgs, ReadArgs};
 use crate::engine::Engine;
 use crate::pipeline;
 use crate::plan::{Asked, Plan};
@@ -29,14 +29,23 @@ pub fn explain(args: ExplainArgs) -> Result<u8> {
     }
     let plan = Plan::resolve(Asked {
         paths,
+        output: OutputArgs {
+            quiet: true,
+            ..OutputArgs::default()
+        },
         rules: args.rules.clone(),
-        config: args.config.clone(),
-        no_config: args.no_config,
-        baseline: args.baseline.clone(),
-        no_ignore: args.no_ignore,
-        no_inventory: true,
-        threads: Some(1),
-        quiet: true,
+        reading: ReadArgs {
+            no_ignore: args.no_ignore,
+            threads: Some(1),
+            ..ReadArgs::default()
+        },
+        policy: PolicyArgs {
+            config: args.config.clone(),
+            no_config: args.no_config,
+            baseline: args.baseline.clone(),
+            no_inventory: true,
+            ..PolicyArgs::default()
+        },
         explain: true,
         ..Asked::default()
     })?;

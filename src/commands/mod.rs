@@ -19,13 +19,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{
-    BaselineCommand, Cli, Command, ConfigCommand, HookCommand, InventoryCommand, RecordArgs,
-    RuleArgs, RulesCommand,
+    BaselineCommand, Cli, Command, ConfigCommand, HookCommand, InventoryCommand, OutputArgs,
+    PolicyArgs, ReadArgs, RecordArgs, RuleArgs, RulesCommand, SourceArgs,
 };
 use crate::config::FailOn;
 use crate::engine::Engine;
 use crate::pipeline::{self, reader_closed};
-use crate::plan::{Asked, Mode, Plan};
+use crate::plan::{Asked, Plan};
 use crate::rules::RuleSet;
 use crate::run::Run;
 
@@ -77,22 +77,27 @@ fn record_scan(args: &RecordArgs) -> Result<(Plan, Run)> {
     let started = Instant::now();
     let plan = Plan::resolve(Asked {
         paths: vec![args.path.clone()],
-        mode: if args.history {
-            Mode::History {
-                worktree: true,
-                submodules: false,
-            }
-        } else {
-            Mode::WorkTree
+        sources: SourceArgs {
+            history: args.history,
+            ..SourceArgs::default()
+        },
+        output: OutputArgs {
+            quiet: args.quiet,
+            ..OutputArgs::default()
         },
         rules: args.rules.clone(),
-        config: args.config.clone(),
-        no_inventory: true,
-        now: args.now,
-        fail_on: vec![FailOn::None],
-        threads: args.threads,
-        quiet: args.quiet,
-        ..Asked::default()
+        reading: ReadArgs {
+            threads: args.threads,
+            ..ReadArgs::default()
+        },
+        policy: PolicyArgs {
+            config: args.config.clone(),
+            no_inventory: true,
+            now: args.now,
+            fail_on: vec![FailOn::None],
+            ..PolicyArgs::default()
+        },
+        explain: false,
     })?;
     let set = load_rules(&plan.rules)?;
     let engine = Engine::new(&set)?;

@@ -15,55 +15,17 @@ use crate::pipeline::{self, reader_closed};
 use crate::plan::{Asked, Mode, Plan};
 use crate::report::{self, Format};
 
-/// The flags of `sprawl scan`, as the plan takes them.
-fn asked(args: ScanArgs) -> Asked {
-    let mode = match (&args.range, &args.since, args.staged, args.history) {
-        (Some(range), _, _, _) => Mode::Range {
-            range: range.clone(),
-            given: format!("--range {range}"),
-        },
-        (None, Some(rev), _, _) => Mode::Range {
-            range: format!("{rev}..HEAD"),
-            given: format!("--since {rev}"),
-        },
-        (None, None, true, _) => Mode::Staged,
-        (None, None, false, true) => Mode::History {
-            worktree: !args.no_worktree,
-            submodules: args.recurse_submodules,
-        },
-        (None, None, false, false) => Mode::WorkTree,
-    };
-    Asked {
-        paths: args.paths,
-        mode,
-        format: args.format,
-        output: args.output,
-        show_secrets: args.show_secrets,
-        show_suppressed: args.show_suppressed,
-        color: args.color,
-        rules: args.rules,
-        config: args.config,
-        no_config: args.no_config,
-        baseline: args.baseline,
-        inventory: args.inventory,
-        no_inventory: args.no_inventory,
-        no_ignore: args.no_ignore,
-        follow: args.follow,
-        max_file_size: args.max_file_size,
-        no_archives: args.no_archives,
-        max_archive_size: args.max_archive_size,
-        now: args.now,
-        max_age_days: args.max_age_days,
-        fail_on: args.fail_on,
-        threads: args.threads,
-        quiet: args.quiet,
-        explain: false,
-    }
-}
-
 pub fn scan(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
-    let plan = Plan::resolve(asked(args))?;
+    let plan = Plan::resolve(Asked {
+        paths: args.paths,
+        sources: args.sources,
+        output: args.output,
+        rules: args.rules,
+        reading: args.reading,
+        policy: args.policy,
+        explain: false,
+    })?;
     let set = load_rules(&plan.rules)?;
     // Staged changes are a few small files: an automaton that is quick to build beats one
     // that is quick to run (the DFA's build was a tenth of a pre-commit run).
