@@ -1,9 +1,11 @@
 //! The correlate stage, after every source is read: what can only be said of a finding
-//! once the whole run is known, in one fixed order. Findings from history are dated (first
-//! and last seen, from the commits that introduced them; a range's findings from the whole
-//! history); places in the inventory's own file are dropped (it names key ids); private keys
-//! are paired with the certificates that certify them; then each finding is judged once
-//! against the inventory, and the run's counts are made.
+//! once the whole run is known, in one fixed order. [`correlate`]: findings from history are
+//! dated (first and last seen, from the commits that introduced them; a range's findings from
+//! the whole history), places in the inventory's own file are dropped (it names key ids),
+//! private keys are paired with the certificates that certify them. [`judge`]: each finding
+//! is judged once against the inventory, and the run's counts are made. Whatever else must
+//! know every finding before the verdicts (asking providers whether a credential is live)
+//! goes between the two.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -28,37 +30,61 @@ pub struct Found {
     pub explained: Vec<Explained>,
 }
 
-/// Correlates what the workers found into the run's report.
+/// What correlating leaves: findings placed, dated and paired, ready to be judged.
+pub struct Correlated {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<Suppressed>,
+    pub summary: Summary,
+    pub explained: Vec<Explained>,
+}
+
+/// Dates the findings from history, drops the inventory's own file and pairs keys with
+/// certificates: every fact about a finding that needs the whole run, before any verdict.
 pub fn correlate(
     found: Found,
     histories: &[&GitHistory],
     plan: &Plan,
-    engine: &Engine,
     options: &WalkOptions,
-) -> Run {
+) -> Correlated {
     let Found {
         findings: mut found,
-        mut summary,
+        summary,
         suppressed,
         explained,
     } = found;
-    let policy = plan.policy();
     if !histories.is_empty() {
-        date_findings(&mut found, histories, policy.now);
+        date_findings(&mut found, histories, plan.now);
         for history in histories.iter().filter(|h| h.range) {
             date_from_full_history(&mut found, history, options);
         }
     }
     let mut findings = found.into_sorted();
-    let inventory = plan.inventory.as_ref();
-    if let Some(inv) = inventory {
+    if let Some(inv) = &plan.inventory {
         drop_inventory_file(&mut findings, inv, &plan.targets.roots);
     }
     pair_keys_with_certificates(&mut findings);
+    Correlated {
+        findings,
+        suppressed: suppress::merge(suppressed),
+        summary,
+        explained,
+    }
+}
+
+/// Judges each finding once against the inventory and the policy, and makes the run's
+/// counts and the inventory's and baseline's reports.
+pub fn judge(correlated: Correlated, plan: &Plan, engine: &Engine) -> Run {
+    let Correlated {
+        mut findings,
+        mut suppressed,
+        mut summary,
+        explained,
+    } = correlated;
+    let policy = plan.policy();
+    let inventory = plan.inventory.as_ref();
     for finding in &mut findings {
         inventory::assess(finding, inventory, policy);
     }
-    let mut suppressed = suppress::merge(suppressed);
     let mut distinct = BTreeSet::new();
     for s in &mut suppressed {
         inventory::assess(&mut s.finding, inventory, policy);

@@ -111,7 +111,8 @@ pub fn run<'a>(
         summary,
         explained,
     };
-    let mut run = correlate::correlate(found, &histories, plan, engine, &options);
+    let correlated = correlate::correlate(found, &histories, plan, &options);
+    let mut run = correlate::judge(correlated, plan, engine);
     run.summary.duration_ms = started.elapsed().as_millis() as u64;
     Ok(run)
 }
