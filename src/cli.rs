@@ -55,12 +55,8 @@ pub struct ExplainArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// The configuration file (default: .sprawl.toml at the explained folder's repository root).
-    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
-    pub config: Option<PathBuf>,
-    /// Do not read a .sprawl.toml.
-    #[arg(long)]
-    pub no_config: bool,
+    #[command(flatten)]
+    pub configuration: ConfigArgs,
     /// Also say which candidates this baseline knows.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -296,17 +292,25 @@ pub struct ReadArgs {
     pub threads: Option<usize>,
 }
 
-/// What findings are judged against: the configuration, the inventory, the baseline, the
-/// clock, and what fails the run.
+/// Which `.sprawl.toml` applies.
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Policy")]
-pub struct PolicyArgs {
-    /// The configuration file (default: .sprawl.toml at the scanned repository's root).
+pub struct ConfigArgs {
+    /// The configuration file (default: .sprawl.toml at the scanned folder or its
+    /// repository's root).
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
     /// Do not read a .sprawl.toml.
     #[arg(long)]
     pub no_config: bool,
+}
+
+/// What findings are judged against: the configuration, the inventory, the baseline, the
+/// clock, and what fails the run.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Policy")]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    pub configuration: ConfigArgs,
     /// Report (and fail on) only findings that are not in this baseline; list the fixed ones.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

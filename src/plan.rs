@@ -363,10 +363,15 @@ impl Plan {
 fn settings(asked: &Asked, targets: &Targets) -> Result<Effective, PlanError> {
     let (policy, reading) = (&asked.policy, &asked.reading);
     let folders = targets.search_folders();
-    let config = if policy.no_config {
+    let configuration = &policy.configuration;
+    let config = if configuration.no_config {
         Config::default()
     } else {
-        match policy.config.clone().or_else(|| Config::find(&folders)) {
+        match configuration
+            .config
+            .clone()
+            .or_else(|| Config::find(&folders))
+        {
             Some(path) => Config::load(&path)?,
             None => Config::default(),
         }

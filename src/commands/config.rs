@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{EXIT_CLEAN, load_rules};
-use crate::cli::PolicyArgs;
+use crate::cli::{ConfigArgs, PolicyArgs};
 use crate::plan::{Asked, Plan};
 
 /// `sprawl config show`: the settings a scan of PATH would use, and where each came from.
@@ -14,7 +14,10 @@ pub fn show(path: &Path, config: Option<PathBuf>) -> Result<u8> {
     let asked = Asked {
         paths: vec![path.to_path_buf()],
         policy: PolicyArgs {
-            config,
+            configuration: ConfigArgs {
+                config,
+                no_config: false,
+            },
             ..PolicyArgs::default()
         },
         ..Asked::default()

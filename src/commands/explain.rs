@@ -40,8 +40,7 @@ pub fn explain(args: ExplainArgs) -> Result<u8> {
             ..ReadArgs::default()
         },
         policy: PolicyArgs {
-            config: args.config.clone(),
-            no_config: args.no_config,
+            configuration: args.configuration.clone(),
             baseline: args.baseline.clone(),
             no_inventory: true,
             ..PolicyArgs::default()

@@ -19,8 +19,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{
-    BaselineCommand, Cli, Command, ConfigCommand, HookCommand, InventoryCommand, OutputArgs,
-    PolicyArgs, ReadArgs, RecordArgs, RuleArgs, RulesCommand, SourceArgs,
+    BaselineCommand, Cli, Command, ConfigArgs, ConfigCommand, HookCommand, InventoryCommand,
+    OutputArgs, PolicyArgs, ReadArgs, RecordArgs, RuleArgs, RulesCommand, SourceArgs,
 };
 use crate::config::FailOn;
 use crate::engine::Engine;
@@ -91,7 +91,10 @@ fn record_scan(args: &RecordArgs) -> Result<(Plan, Run)> {
             ..ReadArgs::default()
         },
         policy: PolicyArgs {
-            config: args.config.clone(),
+            configuration: ConfigArgs {
+                config: args.config.clone(),
+                no_config: false,
+            },
             no_inventory: true,
             now: args.now,
             fail_on: vec![FailOn::None],
