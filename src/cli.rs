@@ -182,7 +182,6 @@ pub enum ListFormat {
 
 /// Which rules a run uses.
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Rules")]
 pub struct RuleArgs {
     /// Add rules from a TOML file or a folder of them (repeatable).
     #[arg(long = "rules", value_name = "PATH")]
@@ -207,7 +206,7 @@ pub struct ScanArgs {
     pub sources: SourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Rules")]
     pub rules: RuleArgs,
     #[command(flatten)]
     pub reading: ReadArgs,
