@@ -5,6 +5,8 @@
 //! (does the regex parse, does it have a `secret` group) happens in `engine::Engine::new`,
 //! which reports errors through [`RuleError`] as well.
 
+pub mod long_tail;
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -165,6 +167,9 @@ impl fmt::Display for Origin {
 struct RuleFile {
     #[serde(default)]
     rules: Vec<Rule>,
+    /// Long-tail entries, each one rule (see [`long_tail`]).
+    #[serde(default)]
+    key: Vec<long_tail::LongTailKey>,
 }
 
 /// Why a rule file or a rule selection was refused. Each renders as one line naming the file.
@@ -280,7 +285,21 @@ impl RuleSet {
             }
         })?;
         let mut seen: HashSet<String> = self.rules.iter().map(|r| r.id().to_string()).collect();
-        for mut rule in file.rules {
+        let mut rules = file.rules;
+        for key in file.key {
+            let at = line_col(text, key.span_start()).0;
+            let id = key.id().to_string();
+            rules.push(key.into_rule().map_err(|message| RuleError::Invalid {
+                origin: Origin {
+                    file: path.to_string(),
+                    line: at,
+                    builtin,
+                },
+                id,
+                message,
+            })?);
+        }
+        for mut rule in rules {
             rule.origin = Origin {
                 file: path.to_string(),
                 line: line_col(text, rule.id.span().start).0,
