@@ -193,6 +193,10 @@ pub enum SuppressionKind {
     /// A generic rule's match (a password or token found by its key name, the least certain
     /// kind) in a path that is evidently test data: `tests/`, `testdata/`, `*_test.go`.
     TestData,
+    /// A local-development default: the password is the user name at a local host
+    /// (`postgres://checkout:checkout@localhost/checkout`), or a well-known default in an
+    /// example file (`.env.example`).
+    LocalDefault,
 }
 
 /// A finding kept out of the count, with the locations that were suppressed and why.

@@ -59,6 +59,8 @@ impl Suppressor<'_> {
                 .filter(|b| b.knows(&fingerprint, &location.path))
             {
                 Some((SuppressionKind::Baseline, format!("in baseline {}", b.path)))
+            } else if let Some(reason) = local_default(&finding, &location.path) {
+                Some((SuppressionKind::LocalDefault, reason))
             } else if finding.rule.generic && !self.report_generic_in_tests {
                 test_data_marker(&location.path).map(|marker| {
                     (
@@ -89,6 +91,70 @@ impl Suppressor<'_> {
         let kept = (!finding.locations.is_empty()).then_some(finding);
         (kept, suppressed)
     }
+}
+
+/// Why a finding is a local-development default rather than a leaked credential, if it is:
+/// the password is the user name and the host is this machine (`checkout:checkout@localhost`),
+/// or, in an example file that a project ships for others to copy (`.env.example`), the
+/// password is the user name or one every cracking list starts with. A random token never
+/// is either, so credentials of a known format are reported wherever they are.
+pub fn local_default(finding: &Finding, path: &str) -> Option<String> {
+    let secret = std::str::from_utf8(finding.secret.expose()).ok()?.trim();
+    let user = ["username", "user", "login"]
+        .iter()
+        .find_map(|k| finding.identifiers.get(*k))
+        .map(|u| u.trim());
+    let same = user.is_some_and(|u| !u.is_empty() && u.eq_ignore_ascii_case(secret));
+    let host = finding.identifiers.get("host").map(String::as_str);
+    let example = example_file_marker(path);
+    if same && host.is_some_and(is_local_host) {
+        return Some(format!(
+            "a local-development default: the password is the user name, at {}",
+            host.unwrap_or_default()
+        ));
+    }
+    let example = example?;
+    if same {
+        return Some(format!(
+            "a local-development default in an example file ({example}): the password is the \
+             user name"
+        ));
+    }
+    let weak = crate::lifecycle::weak::reasons_of(&finding.lifecycle);
+    weak.iter()
+        .any(|r| r.starts_with("a common password"))
+        .then(|| format!("a well-known default password in an example file ({example})"))
+}
+
+/// Hosts that are this machine or a name for a development setup, never a shared server.
+fn is_local_host(host: &str) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or(host)
+        .to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    matches!(
+        host,
+        "localhost" | "::1" | "0.0.0.0" | "host.docker.internal"
+    ) || host.starts_with("127.")
+        || host.ends_with(".localhost")
+        || host.ends_with(".local")
+        || host.ends_with(".test")
+}
+
+/// The part of a file name that marks it as an example for others to copy
+/// (`.env.example`, `settings.py.sample`, `config.dist.yml`, `database.yml.template`).
+pub fn example_file_marker(path: &str) -> Option<&'static str> {
+    const MARKERS: &[&str] = &["example", "sample", "template", "dist", "tmpl", "tpl"];
+    let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    lower
+        .split(['.', '-', '_'])
+        .skip(usize::from(!lower.starts_with('.')))
+        .find_map(|part| MARKERS.iter().find(|m| **m == part))
+        .copied()
 }
 
 /// What makes a path evidently test data: a folder of tests or fixtures, or a test file by
@@ -377,6 +443,45 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_files_are_recognised_by_name() {
+        for (path, marker) in [
+            (".env.example", "example"),
+            ("config/database.yml.sample", "sample"),
+            ("app/settings.dist.php", "dist"),
+            ("deploy/values.template.yaml", "template"),
+            ("docker-compose.example.yml", "example"),
+            ("env-sample", "sample"),
+        ] {
+            assert_eq!(example_file_marker(path), Some(marker), "{path}");
+        }
+        for path in [".env", "examples/app.env", "distance.py", "src/sample.rs"] {
+            assert_eq!(example_file_marker(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn local_hosts() {
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            "0.0.0.0",
+            "db.localhost",
+            "host.docker.internal",
+        ] {
+            assert!(is_local_host(host), "{host}");
+        }
+        for host in [
+            "db.acme-corp.io",
+            "10.0.0.5",
+            "postgres",
+            "localhost.acme.io",
+        ] {
+            assert!(!is_local_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn test_data_is_recognised_by_folder_or_file_name() {

@@ -27,7 +27,12 @@ pub(super) struct CompiledRule {
     pub(super) format_check: Option<FormatCheck>,
     pub(super) allow: Vec<String>,
     pub(super) allow_before: Vec<String>,
+    pub(super) allow_identifiers: Vec<(String, Vec<String>)>,
     pub(super) exclude_paths: Vec<String>,
+    pub(super) key_paths: Vec<String>,
+    /// Values in a field the file's format defines as a credential: no entropy floor, and
+    /// only references and stand-ins are dropped (see [`filters::reference_marker`]).
+    pub(super) weak_values: bool,
     pub(super) window_before: usize,
     pub(super) window_after: usize,
     /// `window_before = 0`: the match must begin at the keyword, so each hit gets one
@@ -44,7 +49,10 @@ pub(super) struct Matcher {
     pub(super) identifier_groups: Vec<(Arc<str>, usize)>,
     pub(super) allow: Vec<regex::bytes::Regex>,
     pub(super) allow_before: Vec<regex::bytes::Regex>,
+    /// By index of the named group: what it may not capture.
+    pub(super) allow_identifiers: Vec<(usize, Vec<regex::bytes::Regex>)>,
     pub(super) exclude_paths: Vec<regex::bytes::Regex>,
+    pub(super) key_paths: Vec<regex::bytes::Regex>,
 }
 
 impl Matcher {
@@ -64,11 +72,21 @@ impl Matcher {
         let allow = small("allow", &rule.allow)?;
         let allow_before = small("allow_before", &rule.allow_before)?;
         let exclude_paths = small("exclude_paths", &rule.exclude_paths)?;
+        let key_paths = small("key_paths", &rule.key_paths)?;
         let regex = compile_pattern(&rule.pattern).map_err(|e| format!("pattern: {e}"))?;
         let group_info = regex.group_info();
         let Some(secret_group) = group_info.to_index(PatternID::ZERO, "secret") else {
             return Err("pattern has no named group `secret`".into());
         };
+        let mut allow_identifiers = Vec::new();
+        for (name, patterns) in &rule.allow_identifiers {
+            let Some(group) = group_info.to_index(PatternID::ZERO, name) else {
+                return Err(format!(
+                    "allow_identifiers: the pattern has no group `{name}`"
+                ));
+            };
+            allow_identifiers.push((group, small("allow_identifiers", patterns)?));
+        }
         let identifier_groups = group_info
             .pattern_names(PatternID::ZERO)
             .enumerate()
@@ -82,7 +100,9 @@ impl Matcher {
             identifier_groups,
             allow,
             allow_before,
+            allow_identifiers,
             exclude_paths,
+            key_paths,
         })
     }
 }
@@ -115,6 +135,28 @@ impl Trigger {
 }
 
 impl Matcher {
+    /// The group whose capture one of the rule's `allow_identifiers` matched, if any.
+    pub(super) fn allowed_identifier(
+        &self,
+        hay: &[u8],
+        caps: &regex_automata::util::captures::Captures,
+    ) -> Option<Arc<str>> {
+        for (group, patterns) in &self.allow_identifiers {
+            let Some(span) = caps.get_group(*group) else {
+                continue;
+            };
+            if patterns.iter().any(|re| re.is_match(&hay[span.range()])) {
+                let name = self
+                    .identifier_groups
+                    .iter()
+                    .find(|(_, g)| g == group)
+                    .map_or_else(|| Arc::from("identifier"), |(n, _)| n.clone());
+                return Some(name);
+            }
+        }
+        None
+    }
+
     pub(super) fn allowed_by_context(&self, hay: &[u8], match_start: usize) -> bool {
         if self.allow_before.is_empty() {
             return false;
@@ -133,6 +175,13 @@ impl CompiledRule {
 
     /// Whether the secret passes the rule's checks, and if not, the first that failed.
     pub(super) fn verdict(&self, matcher: &Matcher, secret: &[u8]) -> Result<(), Dropped> {
+        if self.weak_values {
+            if matcher.allow.iter().any(|re| re.is_match(secret)) {
+                return Err(Dropped::AllowPattern);
+            }
+            return filters::reference_marker(secret)
+                .map_or(Ok(()), |m| Err(Dropped::Placeholder(m)));
+        }
         if let Some(min) = self.min_entropy {
             let found = filters::shannon_entropy(secret);
             if found < min {
@@ -175,7 +224,14 @@ pub(super) fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, Rule
         format_check: rule.format_check,
         allow: rule.allow.clone(),
         allow_before: rule.allow_before.clone(),
+        allow_identifiers: rule
+            .allow_identifiers
+            .iter()
+            .map(|(name, patterns)| (name.clone(), patterns.clone()))
+            .collect(),
         exclude_paths: rule.exclude_paths.clone(),
+        key_paths: rule.key_paths.clone(),
+        weak_values: rule.weak_values,
         window_before: rule.window_before(),
         window_after: rule.window_after(),
         anchored: rule.window_before() == 0,

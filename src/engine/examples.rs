@@ -57,9 +57,12 @@ pub fn check_rules(set: &RuleSet, wanted: impl Fn(&str) -> bool) -> Result<Check
         let engine = Engine::new(&alone)?;
         engine.compile_all(&alone)?;
         report.rules_checked += 1;
-        let own = |text: &str| -> Vec<String> {
+        // A negative example of a rule that reads only some files is tried in the first
+        // example's file unless it names its own.
+        let home = rule.examples.first().and_then(|e| e.path.as_deref());
+        let own = |path: Option<&str>, text: &str| -> Vec<String> {
             engine
-                .find_all(text.as_bytes())
+                .find_all_at(path, text.as_bytes())
                 .into_iter()
                 .filter(|m| engine.rule_info(m.rule).id == rule.id())
                 .map(|m| String::from_utf8_lossy(&text.as_bytes()[m.secret]).into_owned())
@@ -78,7 +81,7 @@ pub fn check_rules(set: &RuleSet, wanted: impl Fn(&str) -> bool) -> Result<Check
         }
         for example in &rule.examples {
             report.examples_run += 1;
-            let secrets = own(&example.text);
+            let secrets = own(example.path.as_deref(), &example.text);
             match &example.secret {
                 _ if secrets.is_empty() => report
                     .failures
@@ -96,10 +99,11 @@ pub fn check_rules(set: &RuleSet, wanted: impl Fn(&str) -> bool) -> Result<Check
         }
         for negative in &rule.negative_examples {
             report.examples_run += 1;
-            if !own(negative).is_empty() {
-                report
-                    .failures
-                    .push(fail(negative, "negative example produced a finding".into()));
+            if !own(negative.path().or(home), negative.text()).is_empty() {
+                report.failures.push(fail(
+                    negative.text(),
+                    "negative example produced a finding".into(),
+                ));
             }
         }
     }

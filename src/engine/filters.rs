@@ -196,6 +196,54 @@ pub fn placeholder_marker(secret: &[u8]) -> Option<&'static str> {
         .then_some("one repeated character")
 }
 
+/// What marks a value in a credential field of a known file format as not a credential
+/// of its own: a reference to another value (`${DB_PASS}`, `{{ vault.pw }}`, `%(pw)s`,
+/// `<password>`) or a mask (`*****`, `xxxxx`, `your_password`). Unlike
+/// [`placeholder_marker`], words such as `example` or `changeme` do not count: in `.netrc`
+/// or `.pgpass` they are the password, and a weak one.
+pub fn reference_marker(secret: &[u8]) -> Option<&'static str> {
+    const MARKERS: &[&str] = &[
+        "${",
+        "{{",
+        "%(",
+        "$(",
+        "*****",
+        ".....",
+        "xxxxx",
+        "your_",
+        "your-",
+        "redacted",
+        "placeholder",
+    ];
+    let lower = secret.trim_ascii().to_ascii_lowercase();
+    if let Some(marker) = MARKERS
+        .iter()
+        .find(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())
+    {
+        return Some(marker);
+    }
+    if lower.first() == Some(&b'<') && lower.last() == Some(&b'>') {
+        return Some("<…>");
+    }
+    // `$DB_PASSWORD`, `%DB_PASSWORD%`: an environment variable named in its place.
+    let is_name = |b: &[u8]| {
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+    };
+    match lower.first() {
+        Some(b'$') if is_name(&secret.trim_ascii()[1..]) => Some("$VARIABLE"),
+        Some(b'%')
+            if secret.trim_ascii().len() > 2
+                && secret.trim_ascii().ends_with(b"%")
+                && is_name(&secret.trim_ascii()[1..secret.trim_ascii().len() - 1]) =>
+        {
+            Some("%VARIABLE%")
+        }
+        _ => None,
+    }
+}
+
 /// The part of a secret that is its material: for a multi-line block (a PEM, OpenSSH or
 /// PuTTY key, lines real or `\n`-escaped), the lines without a `:` header or `-----`
 /// armour; anything else whole.

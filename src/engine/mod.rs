@@ -75,6 +75,8 @@ pub enum Dropped {
     AllowPattern,
     /// The rule's `allow_before` matched the text before it.
     AllowBefore,
+    /// One of the rule's `allow_identifiers` matched what this group captured.
+    AllowIdentifier(Arc<str>),
     /// A generic rule's value that is code, a word, an id or a digest (and why).
     NotASecretValue(&'static str),
     /// A generic rule's match on bytes that this specific rule matched or rejected.
@@ -90,7 +92,9 @@ impl Dropped {
             Dropped::Empty | Dropped::Placeholder(_) => "placeholder",
             Dropped::Entropy { .. } => "entropy",
             Dropped::FormatCheck(_) => "format_check",
-            Dropped::AllowPattern | Dropped::AllowBefore => "allow_pattern",
+            Dropped::AllowPattern | Dropped::AllowBefore | Dropped::AllowIdentifier(_) => {
+                "allow_pattern"
+            }
             Dropped::NotASecretValue(_) => "not_a_secret_value",
             Dropped::GaveWay(_) | Dropped::PairedWith(_) => "overlap",
         }
@@ -163,6 +167,18 @@ pub struct Engine {
     prefixes: Vec<Vec<usize>>,
     /// The most bytes one match and everything its rule looks at around it can span.
     reach: usize,
+    /// Rules that read only files of some names (`paths`): muted in a fresh scratch, and
+    /// unmuted by [`Engine::scope_to`] for a path that one of their patterns matches.
+    scoped: ScopedRules,
+}
+
+/// Every scoped rule's path patterns in one set, so a file's path is matched once.
+#[derive(Default)]
+struct ScopedRules {
+    paths: Option<regex::bytes::RegexSet>,
+    /// For each pattern of `paths`, its rule.
+    rule_of: Vec<RuleIdx>,
+    rules: Vec<RuleIdx>,
 }
 
 impl Engine {
@@ -270,6 +286,7 @@ impl Engine {
             triggers,
             prefixes,
             reach,
+            scoped: scoped_rules(set)?,
         })
     }
 
@@ -301,6 +318,22 @@ impl Engine {
         })
     }
 
+    /// Whether `rule` names the key paths its values stand under (`key_paths`).
+    pub fn has_key_paths(&self, rule: RuleIdx) -> bool {
+        !self.rules[rule.0 as usize].key_paths.is_empty()
+    }
+
+    /// Whether a value at `key_path` may be a match of `rule` (always, for a rule without
+    /// `key_paths`).
+    pub fn allows_key_path(&self, rule: RuleIdx, key_path: &str) -> bool {
+        self.rules[rule.0 as usize].matcher().is_none_or(|c| {
+            c.key_paths.is_empty()
+                || c.key_paths
+                    .iter()
+                    .any(|re| re.is_match(key_path.as_bytes()))
+        })
+    }
+
     /// How many bytes around a match the engine may read to find it (the longest rule window
     /// with its keyword, companion and context): inputs scanned in pieces must overlap by at
     /// least this much for no match to be cut.
@@ -329,7 +362,25 @@ impl Engine {
         &self.rules[idx.0 as usize].info
     }
 
+    /// Readies `scratch` for an input at `path`: the rules that read only some files run
+    /// when the path is one of theirs, and stay muted otherwise.
+    pub fn scope_to(&self, path: &str, scratch: &mut Scratch) {
+        let Some(paths) = &self.scoped.paths else {
+            return;
+        };
+        for &rule in &self.scoped.rules {
+            scratch.mute(rule, true);
+        }
+        for pattern in paths.matches(path.as_bytes()).iter() {
+            scratch.mute(self.scoped.rule_of[pattern], false);
+        }
+    }
+
     pub fn new_scratch(&self) -> Scratch {
+        let mut muted = vec![false; self.rules.len()];
+        for rule in &self.scoped.rules {
+            muted[rule.0 as usize] = true;
+        }
         Scratch {
             open: vec![None; self.rules.len()],
             touched: Vec::new(),
@@ -339,7 +390,7 @@ impl Engine {
             trace: None,
             caches: (0..self.rules.len()).map(|_| None).collect(),
             captures: (0..self.rules.len()).map(|_| None).collect(),
-            muted: vec![false; self.rules.len()],
+            muted,
         }
     }
 
@@ -462,6 +513,10 @@ impl Engine {
                     .and_then(|()| match matcher.allowed_by_context(hay, m.start()) {
                         true => Err(Dropped::AllowBefore),
                         false => Ok(()),
+                    })
+                    .and_then(|()| match matcher.allowed_identifier(hay, caps) {
+                        Some(group) => Err(Dropped::AllowIdentifier(group)),
+                        None => Ok(()),
                     }),
                 _ => Err(Dropped::Empty),
             };
@@ -470,7 +525,10 @@ impl Engine {
                 && !rule.info.generic
             {
                 scratch.vetoed.push((at.clone(), idx));
-                *scratch.dropped.entry(dropped.family()).or_default() += 1;
+                // A Secret's user-name entry is not a look-alike of a credential.
+                if !matches!(dropped, Dropped::AllowIdentifier(_)) {
+                    *scratch.dropped.entry(dropped.family()).or_default() += 1;
+                }
             }
             if let Some(trace) = &mut scratch.trace {
                 trace.push(Candidate {
@@ -503,11 +561,60 @@ impl Engine {
 
     /// Every match in `text`, for rule examples and tests.
     pub fn find_all(&self, text: &[u8]) -> Vec<RawMatch> {
+        self.find_all_at(None, text)
+    }
+
+    /// Every match in `text` as the content of a file at `path` (rules that read only some
+    /// files see it when the path is theirs), with the rules' path exclusions applied.
+    pub fn find_all_at(&self, path: Option<&str>, text: &[u8]) -> Vec<RawMatch> {
         let mut scratch = self.new_scratch();
         let mut out = Vec::new();
+        if let Some(path) = path {
+            self.scope_to(path, &mut scratch);
+        }
         self.scan(text, &mut scratch, &mut out);
+        if let Some(path) = path {
+            self.drop_excluded_paths(path, &mut out);
+        }
         out
     }
+}
+
+/// The path patterns of the rules that read only some files, compiled into one set.
+fn scoped_rules(set: &RuleSet) -> Result<ScopedRules, RuleError> {
+    let mut scoped = ScopedRules::default();
+    let mut patterns = Vec::new();
+    for (idx, rule) in set.rules.iter().enumerate() {
+        if rule.paths.is_empty() {
+            continue;
+        }
+        for pattern in &rule.paths {
+            // Each alone first, so a bad pattern is reported with its rule.
+            regex::bytes::Regex::new(pattern).map_err(|e| {
+                invalid(
+                    rule,
+                    format!("paths: {}", compile::one_line(&e.to_string())),
+                )
+            })?;
+            patterns.push(pattern.as_str());
+            scoped.rule_of.push(RuleIdx(idx as u32));
+        }
+        scoped.rules.push(RuleIdx(idx as u32));
+    }
+    if !patterns.is_empty() {
+        scoped.paths = Some(
+            regex::bytes::RegexSetBuilder::new(&patterns)
+                .size_limit(compile::REGEX_SIZE_LIMIT * 4)
+                .build()
+                .map_err(|e| RuleError::Parse {
+                    path: "<paths>".into(),
+                    line: 1,
+                    column: 1,
+                    message: format!("rule paths: {}", compile::one_line(&e.to_string())),
+                })?,
+        );
+    }
+    Ok(scoped)
 }
 
 /// How far a companion's secret may start before its match's span: companion rules match

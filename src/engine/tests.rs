@@ -165,3 +165,105 @@ fn a_huge_pattern_is_a_clear_error() {
     let err = Engine::new(&set).err().expect("must fail").to_string();
     assert!(err.contains("pattern"), "{err}");
 }
+
+const SCOPED: &str = r#"
+[[rules]]
+id = "demo-rc-password"
+name = "Demo rc file password"
+provider = "demo"
+kind = "password"
+keywords = ["password "]
+paths = ['''(?:^|/)\.demorc$''']
+weak_values = true
+pattern = '''password (?P<secret>\S+)'''
+examples = [{ text = "password pass123", secret = "pass123", path = ".demorc" }]
+"#;
+
+#[test]
+fn scoped_rules_read_only_their_files() {
+    let e = engine(SCOPED);
+    let text = b"password pass123\n";
+    assert_eq!(e.find_all_at(Some("home/.demorc"), text).len(), 1);
+    assert!(e.find_all_at(Some("home/notes.txt"), text).is_empty());
+    // Without a path (a decoded buffer, a caller that knows none) the rule stays muted.
+    assert!(e.find_all(text).is_empty());
+    // One scratch across files: scoping follows each file.
+    let mut scratch = e.new_scratch();
+    for (path, want) in [(".demorc", 1), ("README", 0), ("a/.demorc", 1)] {
+        let mut out = Vec::new();
+        e.scope_to(path, &mut scratch);
+        e.scan(text, &mut scratch, &mut out);
+        assert_eq!(out.len(), want, "{path}");
+    }
+}
+
+#[test]
+fn weak_values_are_kept_and_references_dropped() {
+    let e = engine(SCOPED);
+    let found = |text: &str| e.find_all_at(Some(".demorc"), text.as_bytes()).len();
+    for weak in [
+        "password password",
+        "password changeme",
+        "password example1",
+    ] {
+        assert_eq!(found(weak), 1, "{weak}");
+    }
+    for reference in [
+        "password ${RC_PASSWORD}",
+        "password {{rc.pw}}",
+        "password <password>",
+        "password $RC_PASSWORD",
+        "password %RC_PASSWORD%",
+        "password ********",
+    ] {
+        assert_eq!(found(reference), 0, "{reference}");
+    }
+}
+
+#[test]
+fn a_scoped_rule_needs_example_paths_and_valid_path_patterns() {
+    let mut set = RuleSet::default();
+    let no_path = SCOPED.replace(", path = \".demorc\"", "");
+    let err = set.add_file_text("t.toml", &no_path, false).unwrap_err();
+    assert!(
+        err.to_string().contains("give each example a `path`"),
+        "{err}"
+    );
+    let mut set = RuleSet::default();
+    set.add_file_text("t.toml", &SCOPED.replace(r"\.demorc$", "(unclosed"), false)
+        .unwrap();
+    let err = Engine::new(&set)
+        .err()
+        .expect("bad paths pattern")
+        .to_string();
+    assert!(
+        err.contains("demo-rc-password") && err.contains("paths"),
+        "{err}"
+    );
+}
+
+#[test]
+fn allow_identifiers_drop_a_match_by_what_a_group_captured() {
+    let e = engine(
+        r#"
+[[rules]]
+id = "demo-data"
+name = "Demo data"
+provider = "demo"
+kind = "password"
+keywords = ["data:"]
+pattern = '''data: (?P<field>\w+)=(?P<secret>\w{8,})'''
+allow_identifiers = { field = ['''(?i)user$'''] }
+"#,
+    );
+    assert_eq!(e.find_all(b"data: DB_PASSWORD=Zq8vR2pLw7").len(), 1);
+    let mut scratch = e.new_scratch();
+    scratch.trace(true);
+    let mut out = Vec::new();
+    e.scan(b"data: DB_USER=etlwriter1", &mut scratch, &mut out);
+    assert!(out.is_empty());
+    let trace = scratch.take_trace();
+    assert!(matches!(&trace[0].dropped, Some(Dropped::AllowIdentifier(g)) if &**g == "field"));
+    // Not a look-alike of a credential: the note about dropped look-alikes does not count it.
+    assert!(scratch.take_dropped().is_empty());
+}

@@ -221,7 +221,11 @@ fn findings_from_hits(
             }
         }
         view.pair(hay, &hit.at, &mut key_id, &mut identifiers);
-        let lifecycle = lifecycle::inspect(rule_id, hit.secret, key_id.as_deref(), &identifiers);
+        let mut lifecycle =
+            lifecycle::inspect(rule_id, hit.secret, key_id.as_deref(), &identifiers);
+        if engine.rule_info(hit.rule).kind == crate::rules::Kind::Password {
+            lifecycle::weak::inspect(hit.secret, &mut lifecycle);
+        }
         by_fingerprint.insert(fingerprint, out.len());
         out.push(Finding {
             rule: engine.rule_info(hit.rule).clone(),

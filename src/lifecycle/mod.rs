@@ -7,6 +7,7 @@ mod jwt;
 mod keys;
 mod pem;
 mod tokens;
+pub mod weak;
 mod x509;
 
 use std::collections::BTreeMap;

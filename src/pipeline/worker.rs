@@ -237,6 +237,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             let is_config = owned.is_none() && structure::detect(path, bytes).is_some();
             self.scratch.mute(rule, !is_config);
         }
+        engine.scope_to(path, &mut self.scratch);
         engine.scan(bytes, &mut self.scratch, &mut self.matches);
         // Only the plain text's candidates are explained one by one: decoded buffers have
         // offsets of their own (what they find is explained through the findings).

@@ -38,6 +38,9 @@ pub fn dropped_words(dropped: &Dropped, engine: &Engine) -> String {
         Dropped::AllowBefore => {
             "the text before it says what it is not (the rule's allow_before)".into()
         }
+        Dropped::AllowIdentifier(group) => format!(
+            "its {group} names something that is not a credential (the rule's allow_identifiers)"
+        ),
         Dropped::NotASecretValue(why) => {
             format!(
                 "the value is {why}; generic rules report only values that look like credentials"

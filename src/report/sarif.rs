@@ -321,9 +321,10 @@ fn result(entry: &Entry, rule_index: i64) -> SarifResult {
     if let Some(suppressed) = entry.suppressed {
         let kind = match suppressed.kind {
             SuppressionKind::Inline => "inSource",
-            SuppressionKind::Config | SuppressionKind::Baseline | SuppressionKind::TestData => {
-                "external"
-            }
+            SuppressionKind::Config
+            | SuppressionKind::Baseline
+            | SuppressionKind::TestData
+            | SuppressionKind::LocalDefault => "external",
         };
         result.suppressions = Some(vec![
             Suppression::builder()

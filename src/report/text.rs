@@ -243,6 +243,11 @@ fn write_finding(
     for reason in &a.reasons {
         writeln!(out, "    {}", style.paint("2", reason))?;
     }
+    let weak = crate::lifecycle::weak::reasons_of(&finding.lifecycle);
+    if !weak.is_empty() {
+        let line = format!("weak password: {}", weak.join(", "));
+        writeln!(out, "    {}", style.paint("33", &line))?;
+    }
     write_history(out, finding, style)?;
     write_places(out, finding, style)?;
     writeln!(out)
@@ -453,6 +458,7 @@ fn kind_name(kind: SuppressionKind) -> &'static str {
         SuppressionKind::Config => "allow list",
         SuppressionKind::Baseline => "baseline",
         SuppressionKind::TestData => "test data",
+        SuppressionKind::LocalDefault => "local default",
     }
 }
 

@@ -26,7 +26,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Example, Kind, Rule};
+use super::{Example, Kind, NegativeExample, Rule};
 
 /// One provider's key, as a long-tail table writes it.
 #[derive(Debug, Deserialize)]
@@ -206,7 +206,11 @@ impl LongTailKey {
             format_check: None,
             allow,
             allow_before: Vec::new(),
+            allow_identifiers: Default::default(),
             exclude_paths: Vec::new(),
+            paths: Vec::new(),
+            key_paths: Vec::new(),
+            weak_values: false,
             window_before: Some(0),
             window_after: Some(96 + prefix.len() + max),
             description: Some(description),
@@ -227,7 +231,7 @@ impl LongTailKey {
         prefix: &str,
         min: usize,
         max: usize,
-    ) -> (Vec<Example>, Vec<String>) {
+    ) -> (Vec<Example>, Vec<NegativeExample>) {
         let keyword = &self.keywords[0];
         let env = keyword
             .chars()
@@ -246,10 +250,12 @@ impl LongTailKey {
             Example {
                 text: format!("{env}_API_KEY=\"{first}\"\n"),
                 secret: Some(first.clone()),
+                path: None,
             },
             Example {
                 text: format!("{keyword}.accessToken: {second}\n"),
                 secret: Some(second.clone()),
+                path: None,
             },
         ];
         // One more character of the alphabet (every alphabet has `7`) after the longest value.
@@ -262,7 +268,10 @@ impl LongTailKey {
         if prefix.is_empty() {
             negatives.push(format!("{env}_REGION=\"{first}\"\n"));
         }
-        (positives, negatives)
+        (
+            positives,
+            negatives.into_iter().map(NegativeExample::Text).collect(),
+        )
     }
 }
 

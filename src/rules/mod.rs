@@ -79,6 +79,36 @@ pub enum FormatCheck {
 pub struct Example {
     pub text: String,
     pub secret: Option<String>,
+    /// The file the text is in, for rules that read only some files (`paths`).
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// A negative example: text that must yield no finding of the rule, alone or in a file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum NegativeExample {
+    Text(String),
+    #[serde(rename_all = "kebab-case")]
+    InFile {
+        path: String,
+        text: String,
+    },
+}
+
+impl NegativeExample {
+    pub fn text(&self) -> &str {
+        match self {
+            NegativeExample::Text(text) | NegativeExample::InFile { text, .. } => text,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            NegativeExample::Text(_) => None,
+            NegativeExample::InFile { path, .. } => Some(path),
+        }
+    }
 }
 
 /// Pairs a finding with a nearby match of another rule, whose secret becomes an identifier
@@ -114,9 +144,27 @@ pub struct Rule {
     /// generic rules): any match means the value is not a credential (`NextToken`).
     #[serde(default)]
     pub allow_before: Vec<String>,
+    /// Regexes on what a named group other than `secret` captured, by group name: a match
+    /// means the value is not a credential (a Kubernetes Secret's `DATABASE_USER` entry).
+    #[serde(default)]
+    pub allow_identifiers: std::collections::BTreeMap<String, Vec<String>>,
     /// Regexes on the path of the input: a matching file is not searched by this rule.
     #[serde(default)]
     pub exclude_paths: Vec<String>,
+    /// Regexes on the path of the input: when given, the rule reads only files whose path
+    /// matches one (a credential file known by its name: `.netrc`, `sftp-config.json`).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Regexes on the key path of the value (`data.DATABASE_PASSWORD`): in a configuration
+    /// file that sprawl reads by its structure, the match stands only under a matching key.
+    /// Text that is not a configuration file (a manifest in a README) keeps every match.
+    #[serde(default)]
+    pub key_paths: Vec<String>,
+    /// The value sits in a field that the file's format defines as a credential: a weak
+    /// one (`pass123`, `changeme`) is still a leaked credential, and reported as weak. Only
+    /// markers of a reference or a stand-in (`${VAR}`, `<password>`, `*****`) drop it.
+    #[serde(default)]
+    pub weak_values: bool,
     pub window_before: Option<usize>,
     pub window_after: Option<usize>,
     pub description: Option<String>,
@@ -128,7 +176,7 @@ pub struct Rule {
     #[serde(default)]
     pub examples: Vec<Example>,
     #[serde(default)]
-    pub negative_examples: Vec<String>,
+    pub negative_examples: Vec<NegativeExample>,
     /// Where the rule was read from, for error messages (not part of the file format).
     #[serde(skip)]
     pub origin: Origin,
@@ -387,6 +435,12 @@ fn validate_shape(rule: &Rule) -> Result<(), RuleError> {
             format!(
                 "keyword '{short}' is shorter than {MIN_KEYWORD_LEN} bytes and would hit almost everywhere"
             ),
+        ));
+    }
+    if !rule.paths.is_empty() && rule.examples.iter().any(|e| e.path.is_none()) {
+        return Err(invalid(
+            rule,
+            "a rule with `paths` reads only those files: give each example a `path`",
         ));
     }
     if let Some(entropy) = rule.min_entropy

@@ -184,6 +184,13 @@ impl View {
                     return !others.contains(&(m.secret.start, m.secret.end))
                         && self.confirms_secret_value(hay, m.secret.clone(), &enabled);
                 }
+                if engine.has_key_paths(m.rule)
+                    && let Some(ix) = self.index()
+                {
+                    return ix
+                        .entry_at(&m.secret)
+                        .is_some_and(|e| engine.allows_key_path(m.rule, &ix.render(e)));
+                }
                 if !rule.generic {
                     return true;
                 }
