@@ -132,3 +132,44 @@ fn local_development_defaults_are_suppressed_and_listed() {
         local.len()
     );
 }
+
+#[test]
+fn values_that_start_on_the_next_line_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "settings.xml",
+        "<settings>\n  <servers>\n    <server>\n      <id>deploy</id>\n      <password>\n        \
+         Zq8vR2pLw7xNk4Tb9mWc\n      </password>\n    </server>\n  </servers>\n</settings>\n",
+    );
+    write(
+        dir.path(),
+        "app.yaml",
+        "service:\n  api_token: |\n    Hq7dK2mZp9LwXr4Tn8Vb3cYs\n",
+    );
+    write(
+        dir.path(),
+        "creds.json",
+        "{\n  \"client_secret\":\n    \"Tb9mWcZq8vR2pLw7xNk4Yy6Q\"\n}\n",
+    );
+    write(
+        dir.path(),
+        "deploy.sh",
+        "#!/bin/sh\ndocker run -e DB_PASSWORD=\\\n    Lw7xNk4T#Zq8vR2p9mWc app\n",
+    );
+    let report = scan(dir.path());
+    let at: Vec<String> = places(&report, "findings")
+        .into_iter()
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(
+        at,
+        vec![
+            "app.yaml:3",
+            "creds.json:3",
+            "deploy.sh:3",
+            "settings.xml:6"
+        ],
+        "{report:#}"
+    );
+}
