@@ -34,6 +34,11 @@ pub struct RuleInfo {
     pub provider: String,
     pub kind: Kind,
     pub generic: bool,
+    /// How much the match alone says about the provider, to settle overlaps.
+    pub standing: Standing,
+    /// A credential-file field rule (`weak_values`): when it and a format rule match the
+    /// same value, the format rule names it (an allow comment naming it keeps working).
+    pub weak_values: bool,
     /// Load order: when two rules match the same secret, the specific one wins, then the
     /// one loaded first, so the report does not depend on which thread saw what first.
     pub order: u32,
@@ -41,10 +46,26 @@ pub struct RuleInfo {
     pub description: String,
 }
 
+/// What a rule's match says about whose credential it is, strongest first. When two rules
+/// match the same bytes the stronger names the finding; a weaker match that overlaps a
+/// stronger one gives way (a generic one also to a stronger match its checks rejected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Standing {
+    /// A long-tail entry: the provider's name in the key name, and the value's shape.
+    Keyed,
+    /// A provider's own format (prefix, checksum, structure).
+    Specific,
+    /// A format many providers share (a JWT).
+    Broad,
+    /// Found by a key name only (`password = …`).
+    Generic,
+}
+
 impl RuleInfo {
     /// True when this rule should name a credential that `other` also matched.
     pub fn outranks(&self, other: &RuleInfo) -> bool {
-        (self.generic, self.order) < (other.generic, other.order)
+        (self.standing, self.weak_values, self.order)
+            < (other.standing, other.weak_values, other.order)
     }
 }
 
@@ -675,22 +696,27 @@ fn postprocess(
         }
     }
 
-    // A generic rule gives way to any specific rule whose secret overlaps its own, whether
-    // the specific rule reported those bytes or rejected them.
-    let mut specific: Vec<(Range<usize>, RuleIdx)> = matches
+    // A match gives way to an overlapping match of a stronger rule (see [`Standing`]); a
+    // generic one also to a stronger rule that rejected those bytes (a look-alike with a bad
+    // checksum is not a password either).
+    let standing = |rule: RuleIdx| rules[rule.0 as usize].info.standing;
+    let mut stronger: Vec<(Range<usize>, RuleIdx, bool)> = matches
         .iter()
-        .filter(|m| !rules[m.rule.0 as usize].info.generic)
-        .map(|m| (m.secret.clone(), m.rule))
-        .chain(vetoed.drain(..))
+        .filter(|m| standing(m.rule) != Standing::Generic)
+        .map(|m| (m.secret.clone(), m.rule, false))
+        .chain(vetoed.drain(..).map(|(range, rule)| (range, rule, true)))
         .collect();
-    specific.sort_by_key(|(r, _)| r.start);
-    let overlapping_specific = |r: &Range<usize>| {
-        // `specific` is sorted by start; only ranges starting before r.end can overlap.
-        let upto = specific.partition_point(|(s, _)| s.start < r.end);
-        specific[..upto]
+    stronger.sort_by_key(|(r, _, _)| r.start);
+    let overlapping_stronger = |r: &Range<usize>, own: Standing| {
+        // `stronger` is sorted by start; only ranges starting before r.end can overlap.
+        let upto = stronger.partition_point(|(s, _, _)| s.start < r.end);
+        stronger[..upto]
             .iter()
-            .find(|(s, _)| s.end > r.start)
-            .map(|(_, rule)| *rule)
+            .filter(|(s, _, _)| s.end > r.start)
+            .find(|(_, rule, rejected)| {
+                standing(*rule) < own && (!rejected || own == Standing::Generic)
+            })
+            .map(|(_, rule, _)| *rule)
     };
 
     for (m, paired) in matches.into_iter().zip(consumed) {
@@ -698,10 +724,8 @@ fn postprocess(
             mark(&m, Dropped::PairedWith(with));
             continue;
         }
-        if rules[m.rule.0 as usize].info.generic
-            && let Some(specific) = overlapping_specific(&m.secret)
-        {
-            mark(&m, Dropped::GaveWay(specific));
+        if let Some(stronger) = overlapping_stronger(&m.secret, standing(m.rule)) {
+            mark(&m, Dropped::GaveWay(stronger));
             continue;
         }
         out.push(m);

@@ -84,6 +84,65 @@ fn generic_gives_way_to_a_specific_rule_that_rejected_the_bytes() {
 }
 
 #[test]
+fn a_broad_format_gives_way_to_a_provider_rule_that_overlaps_it() {
+    let toml = r#"
+[[rules]]
+id = "demo-jwt"
+name = "Broad"
+provider = "jwt"
+kind = "token"
+broad = true
+keywords = ["eyJ"]
+pattern = '''(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})'''
+
+[[rules]]
+id = "demo-provider"
+name = "Provider"
+provider = "demo"
+kind = "token"
+keywords = ["demo_"]
+pattern = '''demo_(?P<secret>eyJ[A-Za-z0-9_.-]{30,})'''
+"#;
+    let e = engine(toml);
+    let token = "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlcw";
+    let found = e.find_all(format!("key = demo_{token}").as_bytes());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(e.rule_info(found[0].rule).id, "demo-provider");
+    // Without the provider's marker the broad rule reports it.
+    let found = e.find_all(format!("key = {token}").as_bytes());
+    assert_eq!(e.rule_info(found[0].rule).id, "demo-jwt");
+}
+
+#[test]
+fn only_generic_rules_give_way_to_a_match_that_was_rejected() {
+    let toml = r#"
+[[rules]]
+id = "demo-jwt"
+name = "Broad"
+provider = "jwt"
+kind = "token"
+broad = true
+keywords = ["eyJ"]
+pattern = '''(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})'''
+
+[[rules]]
+id = "demo-provider"
+name = "Provider"
+provider = "demo"
+kind = "token"
+keywords = ["demo_"]
+pattern = '''demo_(?P<secret>eyJ[A-Za-z0-9_.-]{30,})'''
+allow = ['''^eyJhbGciOiJIUzI1\.''']
+"#;
+    let e = engine(toml);
+    // The provider rule rejects its match; the JWT itself is still a JWT.
+    let token = "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlcw";
+    let found = e.find_all(format!("key = demo_{token}").as_bytes());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(e.rule_info(found[0].rule).id, "demo-jwt");
+}
+
+#[test]
 fn keywords_inside_and_at_the_start_of_other_keywords_still_trigger() {
     let toml = r#"
 [[rules]]

@@ -41,6 +41,8 @@ fn finding(rule: &str, provider: &str, secret: &[u8], path: &str) -> Finding {
         provider: provider.into(),
         kind: Kind::Token,
         generic: false,
+        standing: crate::engine::Standing::Specific,
+        weak_values: false,
         order: 0,
         description: String::new(),
     });

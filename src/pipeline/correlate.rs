@@ -379,6 +379,8 @@ mod tests {
             provider: "test".to_string(),
             kind,
             generic: false,
+            standing: crate::engine::Standing::Specific,
+            weak_values: false,
             order: 0,
             description: String::new(),
         });

@@ -487,6 +487,12 @@ mod tests {
             provider: "github".to_string(),
             kind,
             generic,
+            standing: if generic {
+                crate::engine::Standing::Generic
+            } else {
+                crate::engine::Standing::Specific
+            },
+            weak_values: false,
             order: 0,
             description: "Grants the scopes of its user. Revoke it under Settings → Developer \
                           settings → Personal access tokens."

@@ -215,6 +215,8 @@ impl LongTailKey {
             window_after: Some(96 + prefix.len() + max),
             description: Some(description),
             generic: false,
+            broad: false,
+            keyed: true,
             companion: None,
             examples: examples.0,
             negative_examples: examples.1,
@@ -384,6 +386,30 @@ revoke = "Rotate it."
         let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert_eq!(report.rules_checked, 3);
+    }
+
+    #[test]
+    fn the_provider_named_by_the_key_outranks_a_shared_prefix() {
+        // Two providers issue `wdg_` keys: the one named by the key wins its value.
+        let mut set = table();
+        set.add_file_text(
+            "other.toml",
+            r#"
+[[rules]]
+id = "other-wdg"
+name = "Other"
+provider = "other"
+kind = "token"
+keywords = ["wdg_"]
+pattern = '''\b(?P<secret>wdg_[0-9a-f]{20,24})\b'''
+"#,
+            false,
+        )
+        .unwrap();
+        let engine = Engine::new(&set).unwrap();
+        let found = engine.find_all(b"WIDGETS_TOKEN=wdg_9f8e7d6c5b4a39281706\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(engine.rule_info(found[0].rule).id, "widgets-token");
     }
 
     #[test]

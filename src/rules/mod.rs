@@ -172,6 +172,15 @@ pub struct Rule {
     /// the same bytes, and get the stricter placeholder checks.
     #[serde(default)]
     pub generic: bool,
+    /// A format that many providers share (a JWT): a rule that names the provider wins the
+    /// same or overlapping bytes, and this rule's match is then not reported apart.
+    #[serde(default)]
+    pub broad: bool,
+    /// Set for long-tail entries: the provider's name in the key name identified the value,
+    /// so the rule wins bytes that a free-standing format rule also matched (a Clerk
+    /// `sk_live_` key under `CLERK_SECRET_KEY` is not a Stripe key).
+    #[serde(skip)]
+    pub keyed: bool,
     pub companion: Option<Companion>,
     #[serde(default)]
     pub examples: Vec<Example>,
