@@ -277,8 +277,25 @@ impl Finding {
         if other.rule.outranks(&self.rule) {
             self.rule = other.rule;
         }
-        if self.key_id.is_none() {
+        // What the credential reveals may depend on its companion key id (an AWS secret's
+        // account), so the lifecycle goes with the key id; the smaller id wins, so that the
+        // report does not depend on which worker saw the secret first.
+        let other_key_id_wins = match (&self.key_id, &other.key_id) {
+            (None, Some(_)) => true,
+            (Some(mine), Some(theirs)) => theirs < mine,
+            _ => false,
+        };
+        if other_key_id_wins {
+            let match_ids = std::mem::take(&mut self.lifecycle.match_ids);
             self.key_id = other.key_id;
+            self.lifecycle = other.lifecycle;
+            for id in match_ids {
+                self.lifecycle.push_match_id(id);
+            }
+        } else {
+            for id in other.lifecycle.match_ids {
+                self.lifecycle.push_match_id(id);
+            }
         }
         for (name, value) in other.identifiers {
             self.identifiers.entry(name).or_insert(value);
@@ -355,6 +372,41 @@ mod tests {
     fn secret_debug_never_shows_the_bytes() {
         let s = Secret::new(b"hunter2-very-secret");
         assert_eq!(format!("{s:?}"), "Secret(<19 bytes redacted>)");
+    }
+
+    #[test]
+    fn sightings_merge_to_the_same_finding_in_any_order() {
+        let rule = Arc::new(RuleInfo {
+            id: "aws-secret-access-key".to_string(),
+            name: "test".to_string(),
+            provider: "aws".to_string(),
+            kind: crate::rules::Kind::ApiKey,
+            generic: false,
+            standing: crate::engine::Standing::Specific,
+            weak_values: false,
+            order: 0,
+            description: String::new(),
+        });
+        let secret = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+        let bare = Finding::for_test(rule.clone(), secret, "manifest.json");
+        let mut paired = Finding::for_test(rule, secret, "credentials");
+        paired.key_id = Some("AKIAV5UCDRD6PM6HU2ZX".to_string());
+        paired
+            .lifecycle
+            .facts
+            .insert("aws".into(), serde_json::json!({"account_id": "1"}));
+        let merged = |first: &Finding, second: &Finding| {
+            let mut set = FindingSet::default();
+            set.add(first.clone());
+            set.add(second.clone());
+            let found = set.into_sorted();
+            (found[0].key_id.clone(), found[0].lifecycle.facts.clone())
+        };
+        assert_eq!(merged(&bare, &paired), merged(&paired, &bare));
+        assert_eq!(
+            merged(&bare, &paired).0.as_deref(),
+            Some("AKIAV5UCDRD6PM6HU2ZX")
+        );
     }
 
     #[test]
