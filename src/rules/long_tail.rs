@@ -133,6 +133,9 @@ impl Length {
 /// prefix of its own: `AIRTABLE_BASE=app...` names a base, `AIRTABLE_API_KEY` a secret.
 const SECRET_WORDS: &str = "key|token|secret|passw|pwd|auth|api|cred|access|bearer";
 
+/// Size of the hex alphabet: the entropy floor assumes no richer one (see `into_rule`).
+const HEX_ALPHABET: usize = 16;
+
 /// Characters that would continue a value: one of them right after the value means the value
 /// is longer than the shape says, so it is something else.
 const CONTINUES_A_VALUE: &str = "[^A-Za-z0-9_+/=-]";
@@ -185,8 +188,11 @@ impl LongTailKey {
             keywords = keywords.join("|"),
             prefix = regex_escape(&prefix),
         );
+        // The floor is that of a hex value at most: a provider documented as "32 alphanumerics"
+        // may issue hex, and a floor set by the wider alphabet would drop nearly every such key
+        // (and, since a dropped match vetoes the generic rules, report nothing at all).
         let alphabet = self.shape.alphabet().len();
-        let min_entropy = 0.75 * (min.min(alphabet) as f64).log2();
+        let min_entropy = 0.75 * (min.min(alphabet).min(HEX_ALPHABET) as f64).log2();
         let mut allow = Vec::new();
         if self.shape.mixes_letters_and_digits() && min >= 12 {
             allow.push(format!("^{}[A-Za-z+/=_-]+$", regex_escape(&prefix)));
@@ -426,6 +432,12 @@ pattern = '''\b(?P<secret>wdg_[0-9a-f]{20,24})\b'''
             found("ACME_API_KEY=abcdefghijklmnopqrstuvwxyzabcdef\n"),
             0,
             "letters"
+        );
+        // An entry written as alphanumeric still finds a provider's hex keys.
+        assert_eq!(
+            found("ACME_API_KEY=9f86d081884c7d659a2feaa0c55ad015\n"),
+            1,
+            "hex"
         );
         // A prefixed value is identified by it: any key name will do.
         assert_eq!(found("widgets_endpoint = wdg_9f8e7d6c5b4a39281706\n"), 1);
