@@ -12,7 +12,7 @@ use crate::config::FailOn;
 use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::pipeline::{self, reader_closed};
-use crate::plan::{Asked, Mode, Plan};
+use crate::plan::{Asked, Plan};
 use crate::report::{self, Format};
 
 pub fn scan(args: ScanArgs) -> Result<u8> {
@@ -27,13 +27,7 @@ pub fn scan(args: ScanArgs) -> Result<u8> {
         explain: false,
     })?;
     let set = load_rules(&plan.rules)?;
-    // Staged changes are a few small files: an automaton that is quick to build beats one
-    // that is quick to run (the DFA's build was a tenth of a pre-commit run).
-    let engine = if plan.mode == Mode::Staged {
-        Engine::for_small_inputs(&set)?
-    } else {
-        Engine::new(&set)?
-    };
+    let engine = Engine::new(&set)?;
     let sources = plan.sources()?;
     let mut destination = Destination::open(plan.output.as_deref())?;
     match scan_into(&plan, &engine, &sources, &mut destination, started) {

@@ -1,21 +1,23 @@
 //! The compiled matcher: bytes in, raw matches out.
 //!
 //! Two stages, because regexes over whole files are 150–300× slower than a keyword scan
-//! (ENGINE-NOTES.md): one Aho-Corasick DFA over the keywords of every rule scans the input
-//! once; only rules whose keywords hit run their regex, and only on a window around each hit.
+//! (ENGINE-NOTES.md): one prefilter over the keywords of every rule ([`keywords`]) scans the
+//! input once; only rules whose keywords hit run their regex, and only on a window around
+//! each hit.
 //! Everything is compiled once per run and shared read-only across threads; each thread
 //! brings its own [`Scratch`].
 
 mod compile;
 pub mod examples;
 pub mod filters;
+mod keywords;
 
 use compile::{CompanionLink, CompiledRule, Matcher, Trigger, compile_rule};
+use keywords::{Hit, Keywords};
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
@@ -151,6 +153,8 @@ pub struct Scratch {
     captures: Vec<Option<Captures>>,
     /// Rules the caller left out of scans with this scratch (see [`Scratch::mute`]).
     muted: Vec<bool>,
+    /// Keyword hits of the input at hand.
+    hits: Vec<Hit>,
 }
 
 impl Scratch {
@@ -181,11 +185,8 @@ impl Scratch {
 
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    keywords: Option<AhoCorasick>,
+    keywords: Option<Keywords>,
     triggers: Vec<Vec<Trigger>>,
-    /// For each automaton pattern, the other patterns that are its prefixes: a leftmost-
-    /// longest hit on `secret_key` is also a hit on `secret`.
-    prefixes: Vec<Vec<usize>>,
     /// The most bytes one match and everything its rule looks at around it can span.
     reach: usize,
     /// Rules that read only files of some names (`paths`): muted in a fresh scratch, and
@@ -205,16 +206,6 @@ struct ScopedRules {
 impl Engine {
     /// Compiles every rule of the set; the first rule that does not compile is the error.
     pub fn new(set: &RuleSet) -> Result<Engine, RuleError> {
-        Engine::build(set, AhoCorasickKind::DFA)
-    }
-
-    /// Like [`Engine::new`], with a keyword automaton that is faster to build and slower to
-    /// run: for a handful of small inputs, such as staged changes.
-    pub fn for_small_inputs(set: &RuleSet) -> Result<Engine, RuleError> {
-        Engine::build(set, AhoCorasickKind::ContiguousNFA)
-    }
-
-    fn build(set: &RuleSet, automaton: AhoCorasickKind) -> Result<Engine, RuleError> {
         let mut rules = Vec::with_capacity(set.rules.len());
         for (order, rule) in set.rules.iter().enumerate() {
             rules.push(compile_rule(rule, order as u32)?);
@@ -257,34 +248,15 @@ impl Engine {
                 });
             }
         }
-        let prefixes = patterns
-            .iter()
-            .enumerate()
-            .map(|(i, long)| {
-                (0..patterns.len())
-                    .filter(|&j| j != i && long.starts_with(&patterns[j]))
-                    .collect()
-            })
-            .collect();
         let keywords = if patterns.is_empty() {
             None
         } else {
-            // An explicit DFA is ~4× faster than the automatic choice at this pattern count
-            // (ENGINE-NOTES.md). Leftmost-longest search is ~30% faster than overlapping
-            // search; `collect_windows` recovers the overlapping hits it skips.
-            Some(
-                AhoCorasick::builder()
-                    .kind(Some(automaton))
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .ascii_case_insensitive(true)
-                    .build(&patterns)
-                    .map_err(|e| RuleError::Parse {
-                        path: "<keywords>".into(),
-                        line: 1,
-                        column: 1,
-                        message: format!("keyword automaton: {e}"),
-                    })?,
-            )
+            Some(Keywords::new(&patterns).map_err(|e| RuleError::Parse {
+                path: "<keywords>".into(),
+                line: 1,
+                column: 1,
+                message: format!("keyword automaton: {e}"),
+            })?)
         };
         let reach = set
             .rules
@@ -305,7 +277,6 @@ impl Engine {
             rules,
             keywords,
             triggers,
-            prefixes,
             reach,
             scoped: scoped_rules(set)?,
         })
@@ -412,6 +383,7 @@ impl Engine {
             caches: (0..self.rules.len()).map(|_| None).collect(),
             captures: (0..self.rules.len()).map(|_| None).collect(),
             muted,
+            hits: Vec::new(),
         }
     }
 
@@ -441,56 +413,45 @@ impl Engine {
 
     /// Stage one: keyword hits become per-rule windows, merged as they arrive (hits come in
     /// order of their start, so a rule's next window either extends its open one or starts anew).
-    ///
-    /// Every occurrence of every keyword is seen although the search does not report
-    /// overlapping matches: each search restarts one byte after the previous hit's start, so
-    /// a keyword starting inside another is found next, and a hit stands for the keywords
-    /// that are its prefixes too.
     fn collect_windows(&self, hay: &[u8], scratch: &mut Scratch) {
         let Some(keywords) = &self.keywords else {
             return;
         };
-        let mut at = 0;
-        while at < hay.len() {
-            let Ok(Some(hit)) =
-                keywords.try_find(aho_corasick::Input::new(hay).span(at..hay.len()))
-            else {
-                break;
-            };
-            at = hit.start() + 1;
-            let pattern = hit.pattern().as_usize();
-            for slot in std::iter::once(pattern).chain(self.prefixes[pattern].iter().copied()) {
-                for trigger in &self.triggers[slot] {
-                    if scratch.muted[trigger.rule.0 as usize] {
-                        continue;
+        let mut hits = std::mem::take(&mut scratch.hits);
+        hits.clear();
+        keywords.find_all(hay, &mut hits);
+        for &(hit_start, pattern) in &hits {
+            for trigger in &self.triggers[pattern as usize] {
+                if scratch.muted[trigger.rule.0 as usize] {
+                    continue;
+                }
+                let Some(keyword) = trigger.confirm(hay, hit_start) else {
+                    continue;
+                };
+                let rule = &self.rules[trigger.rule.0 as usize];
+                let start = keyword.start.saturating_sub(rule.window_before);
+                let end = (keyword.end + rule.window_after).min(hay.len());
+                if rule.anchored {
+                    scratch.windows.push((trigger.rule, start..end));
+                    continue;
+                }
+                let open_slot = &mut scratch.open[trigger.rule.0 as usize];
+                match open_slot {
+                    Some(open) if start <= open.end => {
+                        open.end = open.end.max(end);
                     }
-                    let Some(keyword) = trigger.confirm(hay, hit.start()) else {
-                        continue;
-                    };
-                    let rule = &self.rules[trigger.rule.0 as usize];
-                    let start = keyword.start.saturating_sub(rule.window_before);
-                    let end = (keyword.end + rule.window_after).min(hay.len());
-                    if rule.anchored {
-                        scratch.windows.push((trigger.rule, start..end));
-                        continue;
+                    Some(open) => {
+                        scratch.windows.push((trigger.rule, open.clone()));
+                        *open = start..end;
                     }
-                    let open_slot = &mut scratch.open[trigger.rule.0 as usize];
-                    match open_slot {
-                        Some(open) if start <= open.end => {
-                            open.end = open.end.max(end);
-                        }
-                        Some(open) => {
-                            scratch.windows.push((trigger.rule, open.clone()));
-                            *open = start..end;
-                        }
-                        None => {
-                            *open_slot = Some(start..end);
-                            scratch.touched.push(trigger.rule);
-                        }
+                    None => {
+                        *open_slot = Some(start..end);
+                        scratch.touched.push(trigger.rule);
                     }
                 }
             }
         }
+        scratch.hits = hits;
         for rule in scratch.touched.drain(..) {
             if let Some(open) = scratch.open[rule.0 as usize].take() {
                 scratch.windows.push((rule, open));
