@@ -6,6 +6,7 @@
     python3 benches/compare.py --scale small --threads 1,2
     python3 benches/compare.py --history --scale medium --peers kingfisher,gitleaks
     python3 benches/compare.py --staged                     # pre-commit: one staged file, 30 runs
+    python3 benches/compare.py --other-sprawl /tmp/old/sprawl  # A/B: an older build in the same rounds
 
 Builds the corpus with ../shared/bench/make_corpus.py if it is missing, installs nothing
 (run ../shared/peers/install.sh first), runs every tool in turn for each round (alternating,
@@ -171,6 +172,8 @@ def main():
     ap.add_argument("--peers", default="kingfisher,betterleaks", help="comma-separated: kingfisher,betterleaks,gitleaks")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="", help="also time sprawl with these thread counts, e.g. 1,2")
+    ap.add_argument("--other-sprawl", type=Path,
+                    help="also time this sprawl binary (an older build: A/B of a change, in the same rounds)")
     ap.add_argument("--staged", action="store_true", help="time `scan --staged` on a one-file change (history corpus)")
     ap.add_argument("--history", action="store_true",
                     help="git history corpus (make_corpus.py history): sprawl scan --history vs peers' history scans")
@@ -199,6 +202,10 @@ def main():
         out = work / f"sprawl-j{n}.json"
         tools[f"sprawl -j{n}"] = ([sprawl, "scan", *mode, str(tree), "--quiet", "--format", "json", "-j", n, "-o",
                                    str(out)], out)
+    if args.other_sprawl:
+        out = work / "sprawl-other.json"
+        tools["sprawl (other)"] = ([str(args.other_sprawl), "scan", *mode, str(tree), "--quiet", "--format",
+                                    "json", "-o", str(out)], out)
     commands = peer_commands(str(tree), "{out}", args.history)
     for peer in [p for p in args.peers.split(",") if p]:
         if not (PEERS / peer).exists():
