@@ -173,3 +173,82 @@ fn values_that_start_on_the_next_line_are_found() {
         "{report:#}"
     );
 }
+
+#[test]
+fn weak_passwords_in_credential_files_are_reported_and_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "home/.netrc",
+        "machine ftp.acme.test login deploy password pass123\n",
+    );
+    write(
+        root,
+        "home/.pgpass",
+        "db.acme.test:5432:billing:billing:password\n",
+    );
+    write(
+        root,
+        "site/sftp-config.json",
+        "{\n  \"type\": \"sftp\",\n  \"host\": \"web01.acme.test\",\n  \"user\": \"www\",\n  \"password\": \"letmein\"\n}\n",
+    );
+    write(
+        root,
+        "ops/run.sh",
+        "curl -u deploy:Xk9mPq2vL7wR https://nexus.acme.test/service/rest/v1/status\n",
+    );
+    // The same weak value in prose is no credential: only a file format names it one.
+    write(
+        root,
+        "docs/setup.md",
+        "Log in as deploy, password pass123.\n",
+    );
+    let report = scan(root);
+    assert_eq!(
+        places(&report, "findings"),
+        [
+            (
+                "home/.netrc:1".to_string(),
+                "netrc-saved-password".to_string()
+            ),
+            (
+                "home/.pgpass:1".to_string(),
+                "pgpass-saved-password".to_string()
+            ),
+            (
+                "ops/run.sh:1".to_string(),
+                "curl-basic-auth-password".to_string()
+            ),
+            (
+                "site/sftp-config.json:5".to_string(),
+                "editor-sftp-config-password".to_string()
+            ),
+        ],
+        "{report:#}"
+    );
+    let weak = |path: &str| -> Vec<String> {
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["locations"][0]["path"] == path)
+            .unwrap();
+        finding["metadata"]["weak"]["reasons"]
+            .as_array()
+            .map(|reasons| {
+                reasons
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(!weak("home/.netrc").is_empty(), "pass123 is weak");
+    assert!(!weak("home/.pgpass").is_empty(), "`password` is weak");
+    assert!(!weak("site/sftp-config.json").is_empty(), "letmein is weak");
+    assert!(
+        weak("ops/run.sh").is_empty(),
+        "a random password is not weak"
+    );
+}
