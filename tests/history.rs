@@ -271,6 +271,20 @@ fn a_bare_repository_is_scanned_without_a_work_tree() {
 }
 
 #[test]
+fn a_git_folder_given_itself_is_its_whole_history() {
+    // `sprawl scan --history repo/.git`, or a mirror whose config does not say `bare`:
+    // libgit2 takes the folder above as the work tree, and the git folder inside it was
+    // scanned as if it were a subfolder of the project, with no history at all.
+    let repo = Repo::new();
+    repo.write("x.env", &format!("TOKEN={}\n", token()));
+    repo.commit("x", "2024-01-01T00:00:00Z");
+    let (code, report) = scan(&repo.path.join(".git"), &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["summary"]["history"]["blobs_scanned"], 1);
+    assert_eq!(findings(&report)[0]["locations"][0]["path"], "x.env");
+}
+
+#[test]
 fn a_folder_that_is_not_a_repository_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))

@@ -78,6 +78,15 @@ impl Scope {
         let (Some(workdir), Ok(folder)) = (repo.workdir(), folder.canonicalize()) else {
             return Scope::default();
         };
+        // The git folder itself (a mirror whose config does not say `bare`, which libgit2
+        // then gives the parent folder as work tree) is the whole repository.
+        if repo
+            .path()
+            .canonicalize()
+            .is_ok_and(|git_dir| folder.starts_with(git_dir))
+        {
+            return Scope::default();
+        }
         let Ok(workdir) = workdir.canonicalize() else {
             return Scope::default();
         };
