@@ -17,7 +17,7 @@ use crate::finding::{Finding, FindingSet, Seen, SourceKind, Suppressed};
 use crate::inventory::{self, InventoryReport};
 use crate::plan::Plan;
 use crate::run::{Explained, Run, Summary};
-use crate::sources::git::{self, CommitInfo, History};
+use crate::sources::git::{self, CommitInfo};
 use crate::sources::history::GitHistory;
 use crate::sources::{Root, WalkOptions};
 use crate::suppress::{self, BaselineReport};
@@ -129,21 +129,11 @@ fn seen(c: &CommitInfo) -> Seen {
 /// introduced the secret, not merely a blob holding it; last_seen the newest commit that
 /// wrote a blob holding it.
 fn date_findings(findings: &mut FindingSet, histories: &[&GitHistory], now: i64) {
-    let opened: Vec<Option<(git2::Repository, &History)>> = histories
-        .iter()
-        .map(|r| {
-            git2::Repository::open(&r.git_dir)
-                .ok()
-                .map(|h| (h, &r.history))
-        })
-        .collect();
     // commit id -> (repository, index in its topological order)
     let mut where_is: HashMap<&str, (usize, usize)> = HashMap::new();
-    for (r, repo) in opened.iter().enumerate() {
-        if let Some((_, history)) = repo {
-            for (i, c) in history.commits.iter().enumerate() {
-                where_is.insert(c.id.as_str(), (r, i));
-            }
+    for (r, repo) in histories.iter().enumerate() {
+        for (i, c) in repo.history.commits.iter().enumerate() {
+            where_is.insert(c.id.as_str(), (r, i));
         }
     }
     for finding in findings.iter_mut() {
@@ -155,10 +145,8 @@ fn date_findings(findings: &mut FindingSet, histories: &[&GitHistory], now: i64)
         }
         let (mut first, mut last): (Option<&CommitInfo>, Option<&CommitInfo>) = (None, None);
         for (r, origins) in &per_repo {
-            let Some((handle, history)) = &opened[*r] else {
-                continue;
-            };
-            for i in git::introducers(handle, &history.commits, origins) {
+            let history = &histories[*r].history;
+            for i in git::introducers(&history.commits, origins) {
                 let c = &history.commits[i];
                 if first.is_none_or(|f| c.time < f.time) {
                     first = Some(c);
@@ -221,7 +209,7 @@ fn date_from_full_history(found: &mut FindingSet, repo: &GitHistory, options: &W
         options.max_file_size,
     );
     for (finding, origins) in dated.iter_mut().zip(commits) {
-        let earliest = git::introducers(&handle, &full.commits, &origins)
+        let earliest = git::introducers(&full.commits, &origins)
             .into_iter()
             .map(|c| &full.commits[c])
             .min_by_key(|c| c.time);

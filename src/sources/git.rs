@@ -32,6 +32,10 @@ pub struct CommitInfo {
     /// Committer time, seconds since the Unix epoch (UTC).
     pub time: i64,
     pub author: String,
+    /// The parents read in the same walk, as indices into [`History::commits`] (always
+    /// smaller than this commit's own); a parent outside the walk (a range's base, a
+    /// shallow clone's graft, an unreadable commit) is not listed.
+    pub parents: Vec<usize>,
 }
 
 /// Where a blob was introduced: an index into [`History::commits`] and the path there.
@@ -149,6 +153,8 @@ pub struct History {
     /// changed held before it, in each of its parents. A secret already in one of them was
     /// moved or kept by the commit, not added.
     pub before: HashMap<usize, Vec<Oid>>,
+    /// Each commit's index in `commits`, to link commits to their parents as they are read.
+    commit_index: HashMap<Oid, usize>,
 }
 
 /// Sets libgit2 up for reading every blob once: each is read to be scanned, not to be trusted
@@ -537,11 +543,18 @@ fn read_commit<'r>(
         history.unreadable.push(oid.to_string());
         return None;
     };
-    history.commits.push(commit_info(&commit));
-    Some((history.commits.len() - 1, commit))
+    // The walk yields parents first, so every parent in the walk is already indexed.
+    let parents = commit
+        .parent_ids()
+        .filter_map(|parent| history.commit_index.get(&parent).copied())
+        .collect();
+    let index = history.commits.len();
+    history.commit_index.insert(oid, index);
+    history.commits.push(commit_info(&commit, parents));
+    Some((index, commit))
 }
 
-fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
+fn commit_info(commit: &git2::Commit<'_>, parents: Vec<usize>) -> CommitInfo {
     let author = commit.author();
     CommitInfo {
         id: commit.id().to_string(),
@@ -551,6 +564,7 @@ fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
             author.name().unwrap_or(""),
             author.email().unwrap_or("")
         ),
+        parents,
     }
 }
 
@@ -623,22 +637,39 @@ fn finish(repo: &Repository, history: &mut History) {
 /// Of the commits that introduced blobs holding one secret (indices into `commits`, any
 /// order), those that introduced the secret itself: not descendants of another of them. A
 /// commit that rewrote a file still holding an inherited secret did not introduce it.
-pub fn introducers(repo: &Repository, commits: &[CommitInfo], origins: &[usize]) -> Vec<usize> {
-    let mut sorted: Vec<usize> = origins.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let oid = |i: usize| Oid::from_str(&commits[i].id).ok();
-    let mut kept: Vec<usize> = Vec::new();
-    for &candidate in &sorted {
-        // Topological order: only earlier commits can be ancestors.
-        let inherited = kept
+///
+/// Answered from the commit graph the walk recorded, in one pass over the commits from the
+/// first candidate to the last (topological order: a descendant comes after its
+/// ancestors), marking each commit that descends from a candidate. libgit2's
+/// `graph_descendant_of` re-read and inflated commits from the pack for every pair, which
+/// was most of a history scan on deep histories with many findings.
+pub fn introducers(commits: &[CommitInfo], origins: &[usize]) -> Vec<usize> {
+    let mut candidates: Vec<usize> = origins
+        .iter()
+        .copied()
+        .filter(|&i| i < commits.len())
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let (Some(&first), Some(&last)) = (candidates.first(), candidates.last()) else {
+        return Vec::new();
+    };
+    // reached[i - first]: commit i is a candidate or descends from one.
+    let mut reached = vec![false; last - first + 1];
+    let mut next = candidates.iter().peekable();
+    let mut kept = Vec::new();
+    for (offset, commit) in commits[first..=last].iter().enumerate() {
+        let inherited = commit
+            .parents
             .iter()
-            .any(|&earlier| match (oid(candidate), oid(earlier)) {
-                (Some(c), Some(e)) => repo.graph_descendant_of(c, e).unwrap_or(false),
-                _ => false,
-            });
-        if !inherited {
-            kept.push(candidate);
+            .any(|&p| p >= first && reached[p - first]);
+        if next.next_if_eq(&&(first + offset)).is_some() {
+            if !inherited {
+                kept.push(first + offset);
+            }
+            reached[offset] = true;
+        } else {
+            reached[offset] = inherited;
         }
     }
     kept
@@ -718,6 +749,35 @@ pub fn is_lfs_pointer(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn graph(parents: &[&[usize]]) -> Vec<CommitInfo> {
+        parents
+            .iter()
+            .enumerate()
+            .map(|(i, parents)| CommitInfo {
+                id: format!("c{i}"),
+                time: i as i64,
+                author: String::new(),
+                parents: parents.to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn introducers_are_the_candidates_that_descend_from_no_other() {
+        //   0 - 1 - 2 ------- 5 (merge of 2 and 4)
+        //        \          /
+        //         3 ------ 4        6 (an unrelated root)
+        let commits = graph(&[&[], &[0], &[1], &[1], &[3], &[2, 4], &[]]);
+        assert_eq!(introducers(&commits, &[2, 4]), [2, 4], "two branches");
+        assert_eq!(introducers(&commits, &[5, 2, 4]), [2, 4], "the merge inherits");
+        assert_eq!(introducers(&commits, &[1, 5]), [1]);
+        assert_eq!(introducers(&commits, &[3, 6, 3]), [3, 6], "unrelated, deduplicated");
+        assert_eq!(introducers(&commits, &[0, 6]), [0, 6]);
+        assert_eq!(introducers(&commits, &[0, 1, 2, 3, 4, 5]), [0]);
+        assert!(introducers(&commits, &[]).is_empty());
+        assert_eq!(introducers(&commits, &[9, 2]), [2], "out of range is ignored");
+    }
 
     #[test]
     fn lfs_pointers() {
