@@ -218,8 +218,10 @@ pub fn read_history(repo: &Repository, scope: &Scope, shown: &str) -> Result<His
         .collect::<Result<Vec<Oid>, _>>()
         .unwrap_or_else(|_| tolerant_walk(repo, &tips));
 
-    let mut seen_trees: HashSet<Oid> = HashSet::new();
+    let mut seen_trees: OidSet = OidSet::default();
     let mut blob_index = BlobIndex::default();
+    let odb = repo.odb().map_err(fail)?;
+    let mut path = String::new();
     for oid in order {
         let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
@@ -234,57 +236,130 @@ pub fn read_history(repo: &Repository, scope: &Scope, shown: &str) -> Result<His
         if !seen_trees.insert(tree.id()) {
             continue;
         }
-        walk_new_trees(
-            repo,
-            &tree,
-            "",
-            index,
-            &mut seen_trees,
-            &mut blob_index,
-            &mut history,
-        );
+        path.clear();
+        let mut walk = TreeWalk {
+            odb: &odb,
+            commit: index,
+            seen_trees: &mut seen_trees,
+            blob_index: &mut blob_index,
+            history: &mut history,
+        };
+        walk.new_trees(tree.id(), &mut path);
     }
 
     finish(repo, &mut history);
     Ok(history)
 }
 
-/// Records the blobs of `tree` and descends only into subtrees not seen before.
-fn walk_new_trees(
-    repo: &Repository,
-    tree: &git2::Tree<'_>,
-    prefix: &str,
-    commit: usize,
-    seen_trees: &mut HashSet<Oid>,
-    blob_index: &mut BlobIndex,
-    history: &mut History,
-) {
-    for entry in tree.iter() {
-        let name = String::from_utf8_lossy(entry.name_bytes());
-        let path = if prefix.is_empty() {
-            name.into_owned()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        match entry.kind() {
-            Some(ObjectType::Blob) => {
-                record_blob(history, blob_index, entry.id(), path, commit, None)
-            }
-            Some(ObjectType::Tree) => {
-                if !seen_trees.insert(entry.id()) {
-                    continue;
-                }
-                match repo.find_tree(entry.id()) {
-                    Ok(sub) => {
-                        walk_new_trees(repo, &sub, &path, commit, seen_trees, blob_index, history)
-                    }
-                    Err(_) => history.unreadable.push(entry.id().to_string()),
-                }
-            }
-            // A gitlink: the submodule's commit lives in another repository.
-            Some(ObjectType::Commit) => history.submodules += 1,
-            _ => {}
+/// Oids are uniformly random already: their first eight bytes are a good hash, and SipHash
+/// over all twenty was a tenth of the walk.
+#[derive(Default, Clone, Copy)]
+struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Oid hashes its 20 bytes in one call (after a length prefix for slices).
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
         }
+    }
+}
+
+type OidBuild = std::hash::BuildHasherDefault<OidHasher>;
+type OidSet = HashSet<Oid, OidBuild>;
+type OidMap<V> = HashMap<Oid, V, OidBuild>;
+
+/// The state of the tree walk of one commit.
+struct TreeWalk<'a> {
+    odb: &'a git2::Odb<'a>,
+    commit: usize,
+    seen_trees: &'a mut OidSet,
+    blob_index: &'a mut BlobIndex,
+    history: &'a mut History,
+}
+
+impl TreeWalk<'_> {
+    /// Records the blobs of tree `id` (at `path`, a prefix ending in `/` or empty) and
+    /// descends only into subtrees not seen before. Trees are read raw and parsed here:
+    /// libgit2's tree objects allocate per entry, and most entries of a new tree are blobs
+    /// already known at the same path, for which nothing needs allocating at all.
+    fn new_trees(&mut self, id: Oid, path: &mut String) {
+        let object = match self.odb.read(id) {
+            Ok(object) if object.kind() == ObjectType::Tree => object,
+            _ => {
+                self.history.unreadable.push(id.to_string());
+                return;
+            }
+        };
+        let mut rest = object.data();
+        let depth = path.len();
+        while let Some(entry) = TreeEntry::parse(&mut rest) {
+            let name = String::from_utf8_lossy(entry.name);
+            path.truncate(depth);
+            path.push_str(&name);
+            match entry.kind {
+                EntryKind::Blob => record_blob(
+                    self.history,
+                    self.blob_index,
+                    entry.id,
+                    path,
+                    self.commit,
+                    None,
+                ),
+                EntryKind::Tree => {
+                    if self.seen_trees.insert(entry.id) {
+                        path.push('/');
+                        self.new_trees(entry.id, path);
+                    }
+                }
+                // A gitlink: the submodule's commit lives in another repository.
+                EntryKind::Commit => self.history.submodules += 1,
+            }
+        }
+        path.truncate(depth);
+        if !rest.is_empty() {
+            self.history.unreadable.push(id.to_string());
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum EntryKind {
+    Blob,
+    Tree,
+    Commit,
+}
+
+/// One entry of a raw tree object: `MODE SP NAME NUL OID(20 bytes)`.
+#[derive(Debug)]
+struct TreeEntry<'a> {
+    kind: EntryKind,
+    name: &'a [u8],
+    id: Oid,
+}
+
+impl<'a> TreeEntry<'a> {
+    /// The entry at the start of `data`, which is advanced past it; `None` at the end or on
+    /// a malformed entry (then `data` is left non-empty).
+    fn parse(data: &mut &'a [u8]) -> Option<TreeEntry<'a>> {
+        let space = data.iter().position(|&b| b == b' ')?;
+        let nul = space + 1 + data.get(space + 1..)?.iter().position(|&b| b == 0)?;
+        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
+        let kind = match &data[..space] {
+            b"40000" | b"040000" => EntryKind::Tree,
+            b"160000" => EntryKind::Commit,
+            // Regular, executable and symbolic-link files are all blobs.
+            _ => EntryKind::Blob,
+        };
+        let name = &data[space + 1..nul];
+        *data = &data[nul + 21..];
+        Some(TreeEntry { kind, name, id })
     }
 }
 
@@ -348,7 +423,7 @@ pub fn read_range(
                 &mut history,
                 &mut blob_index,
                 file.blob,
-                rel.to_string(),
+                rel,
                 index,
                 Some(file.added_lines),
             );
@@ -574,7 +649,7 @@ fn record_blob(
     history: &mut History,
     blob_index: &mut BlobIndex,
     id: Oid,
-    path: String,
+    path: &str,
     commit: usize,
     added_lines: Option<Vec<RangeInclusive<usize>>>,
 ) {
@@ -590,12 +665,12 @@ fn record_blob(
             .paths
             .entry(slot)
             .or_insert_with(|| origins.iter().map(|o| o.path.clone()).collect());
-        !paths.insert(path.clone())
+        !paths.insert(path.to_string())
     };
     if !known {
         origins.push(BlobOrigin {
             commit,
-            path,
+            path: path.to_string(),
             added_lines,
         });
     }
@@ -605,7 +680,7 @@ fn record_blob(
 /// million folders), a set of those paths: a scan of the list each time was quadratic.
 #[derive(Default)]
 struct BlobIndex {
-    slots: HashMap<Oid, usize>,
+    slots: OidMap<usize>,
     paths: HashMap<usize, HashSet<String>>,
 }
 
@@ -770,13 +845,52 @@ mod tests {
         //         3 ------ 4        6 (an unrelated root)
         let commits = graph(&[&[], &[0], &[1], &[1], &[3], &[2, 4], &[]]);
         assert_eq!(introducers(&commits, &[2, 4]), [2, 4], "two branches");
-        assert_eq!(introducers(&commits, &[5, 2, 4]), [2, 4], "the merge inherits");
+        assert_eq!(
+            introducers(&commits, &[5, 2, 4]),
+            [2, 4],
+            "the merge inherits"
+        );
         assert_eq!(introducers(&commits, &[1, 5]), [1]);
-        assert_eq!(introducers(&commits, &[3, 6, 3]), [3, 6], "unrelated, deduplicated");
+        assert_eq!(
+            introducers(&commits, &[3, 6, 3]),
+            [3, 6],
+            "unrelated, deduplicated"
+        );
         assert_eq!(introducers(&commits, &[0, 6]), [0, 6]);
         assert_eq!(introducers(&commits, &[0, 1, 2, 3, 4, 5]), [0]);
         assert!(introducers(&commits, &[]).is_empty());
-        assert_eq!(introducers(&commits, &[9, 2]), [2], "out of range is ignored");
+        assert_eq!(
+            introducers(&commits, &[9, 2]),
+            [2],
+            "out of range is ignored"
+        );
+    }
+
+    #[test]
+    fn raw_tree_entries_parse_and_malformed_ones_stop_the_parse() {
+        let id = [7u8; 20];
+        let mut tree = Vec::new();
+        for (mode, name) in [("100644", "a.txt"), ("40000", "src"), ("160000", "sub")] {
+            tree.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            tree.extend_from_slice(&id);
+        }
+        let mut rest = &tree[..];
+        let kinds: Vec<(EntryKind, String)> = std::iter::from_fn(|| TreeEntry::parse(&mut rest))
+            .map(|e| (e.kind, String::from_utf8_lossy(e.name).into_owned()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (EntryKind::Blob, "a.txt".to_string()),
+                (EntryKind::Tree, "src".to_string()),
+                (EntryKind::Commit, "sub".to_string()),
+            ]
+        );
+        assert!(rest.is_empty());
+        // Cut inside an entry's id: the parse stops and leaves the rest.
+        let mut cut = &tree[..tree.len() - 3];
+        while TreeEntry::parse(&mut cut).is_some() {}
+        assert!(!cut.is_empty());
     }
 
     #[test]
