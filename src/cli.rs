@@ -44,6 +44,17 @@ pub enum Command {
     /// Show every candidate the rules saw in a file, and what reported or dropped each one
     /// (a failed checksum, a placeholder, an allow comment, the baseline...).
     Explain(ExplainArgs),
+    /// The cache that lets a history re-scan read only blobs it has not seen.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Delete every cache file.
+    Clear,
+    /// Print the cache folder.
+    Path,
 }
 
 /// `sprawl explain`: why something was, or was not, reported.
@@ -240,6 +251,10 @@ pub struct SourceArgs {
     /// With --history: scan only the history, not the files in the work tree.
     #[arg(long, requires = "history")]
     pub no_worktree: bool,
+    /// With --history: neither use nor update the cache of blobs that held nothing (in
+    /// SPRAWL_CACHE_DIR, else the user's cache folder), so every blob is read again.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// How the report is written.

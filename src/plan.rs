@@ -13,6 +13,8 @@ use crate::cli::{Color, OutputArgs, PolicyArgs, ReadArgs, RuleArgs, SourceArgs};
 use crate::config::{CommandLine, Config, ConfigError, Defaults, Effective};
 use crate::inventory::{self, Inventory, InventoryError, Policy};
 use crate::report::{self, Format};
+use crate::rules::RuleSet;
+use crate::sources::blob_cache;
 use crate::sources::git::{self, GitError};
 use crate::sources::history::{self, GitHistory, Span, StagedChanges};
 use crate::sources::stdin::Stdin;
@@ -189,6 +191,10 @@ pub struct Plan {
     respect_ignore_files: bool,
     follow_links: bool,
     threads: usize,
+    /// A whole-history scan that may use the blob cache (not `--no-cache`, not `explain`).
+    wants_blob_cache: bool,
+    /// Set by the scan once the rules are loaded (the cache key depends on them).
+    blob_cache: Option<blob_cache::Settings>,
 }
 
 impl Plan {
@@ -204,6 +210,8 @@ impl Plan {
             find_inventory(&folders)
         };
         let mode = Mode::of(&asked.sources);
+        let wants_blob_cache =
+            matches!(mode, Mode::History { .. }) && !asked.sources.no_cache && !asked.explain;
         // Inventory globs and baseline paths name places in the project they describe, not
         // in the folder scanned: a scan of `docs/` sees `conf.py` where they say `docs/conf.py`.
         let changes_only = mode.reads_changes_only();
@@ -266,6 +274,8 @@ impl Plan {
             follow_links: asked.reading.follow,
             threads,
             targets,
+            wants_blob_cache,
+            blob_cache: None,
         })
     }
 
@@ -329,9 +339,31 @@ impl Plan {
         Ok(sources)
     }
 
+    /// Turns the blob cache on for a history scan with these rules (see
+    /// [`blob_cache::cache_key`]): what else changes what matching finds is in the key too.
+    pub fn use_blob_cache(&mut self, rules: &RuleSet) {
+        if !self.wants_blob_cache {
+            return;
+        }
+        let Some(folder) = blob_cache::folder() else {
+            return;
+        };
+        let settings = format!(
+            "max_file_size={} archives={} max_archive_size={}",
+            self.settings.max_file_size.value,
+            self.settings.archives.value,
+            self.settings.max_archive_size.value
+        );
+        self.blob_cache = Some(blob_cache::Settings {
+            folder,
+            key: blob_cache::cache_key(&rules.rules, &settings),
+        });
+    }
+
     /// How sources read files; `chunk_overlap` is the engine's reach.
     pub fn walk_options(&self, chunk_overlap: usize) -> WalkOptions {
         WalkOptions {
+            blob_cache: self.blob_cache.clone(),
             respect_ignore_files: self.respect_ignore_files,
             follow_links: self.follow_links,
             max_file_size: self.settings.max_file_size.value,

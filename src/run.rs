@@ -175,6 +175,13 @@ impl Summary {
         }
     }
 
+    /// Lists a problem that is not a skipped file (an unusable history cache).
+    pub fn note_problem(&mut self, path: String, problem: String) {
+        if self.problems.len() < MAX_LISTED_PROBLEMS {
+            self.problems.push(Problem { path, problem });
+        }
+    }
+
     /// Counts look-alikes dropped by the engine.
     pub fn add_dropped(&mut self, dropped: DropCounts) {
         for (family, n) in dropped {

@@ -16,7 +16,16 @@ fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
 }
 
 fn scan(path: &Path, extra: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sprawl"))
+    scan_in(path, None, extra)
+}
+
+/// A history scan, with its cache in `cache` when given (else the tests' cache folder).
+fn scan_in(path: &Path, cache: Option<&Path>, extra: &[&str]) -> (i32, Value) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sprawl"));
+    if let Some(cache) = cache {
+        command.env("SPRAWL_CACHE_DIR", cache);
+    }
+    let out = command
         .args(["scan", "--history", "--quiet", "--format", "json"])
         .args(["--now", "2024-12-31T00:00:00Z"])
         .args(extra)
@@ -567,4 +576,150 @@ fn history_dates_the_inventory_and_ages_the_statuses() {
     assert_eq!(finding["statuses"], serde_json::json!(["owned"]));
     assert_eq!(finding["owner"]["id"], "ci");
     assert_eq!(finding["age_days"], 22);
+}
+
+/// A history scan with its cache in `cache`.
+fn scan_cached(path: &Path, cache: &Path, extra: &[&str]) -> Value {
+    scan_in(path, Some(cache), extra).1
+}
+
+/// What a report says of its findings, without the run's duration and counts.
+fn provenance(report: &Value) -> Vec<String> {
+    findings(report)
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["fingerprint"], f["first_seen"], f["last_seen"], f["in_worktree"], f["locations"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_history_scan_reads_only_blobs_it_has_not_seen() {
+    let repo = Repo::new();
+    let cache = tempfile::tempdir().unwrap();
+    repo.write("app/settings.env", &format!("TOKEN={}\n", token()));
+    for i in 0..5 {
+        repo.write(
+            &format!("src/m{i}.py"),
+            &format!("def f{i}():\n    return {i}\n"),
+        );
+    }
+    repo.commit("start", "2024-01-01T00:00:00Z");
+    repo.write("src/m0.py", "def f0():\n    return 10\n");
+    repo.commit("edit", "2024-02-01T00:00:00Z");
+
+    let first = scan_cached(&repo.path, cache.path(), &[]);
+    let second = scan_cached(&repo.path, cache.path(), &[]);
+    assert_eq!(provenance(&first), provenance(&second));
+    assert_eq!(findings(&first).len(), 1);
+    let history = |r: &Value, key: &str| r["summary"]["history"][key].as_u64().unwrap();
+    assert_eq!(history(&first, "blobs_scanned"), 7);
+    assert_eq!(history(&first, "blobs_from_cache"), 0);
+    assert_eq!(history(&second, "blobs_scanned"), 7, "counted as scanned");
+    assert_eq!(
+        history(&second, "blobs_from_cache"),
+        6,
+        "all but the secret's blob"
+    );
+    assert_eq!(
+        first["summary"]["bytes_scanned"], second["summary"]["bytes_scanned"],
+        "the same totals"
+    );
+
+    // One new commit: only its new blob is read.
+    repo.write("src/m9.py", "def f9():\n    return 9\n");
+    repo.commit("more", "2024-03-01T00:00:00Z");
+    let third = scan_cached(&repo.path, cache.path(), &[]);
+    assert_eq!(provenance(&first), provenance(&third));
+    assert_eq!(history(&third, "blobs_scanned"), 8);
+    assert_eq!(history(&third, "blobs_from_cache"), 6);
+
+    // The cache holds no secret, and nothing is written into the repository.
+    let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    let bytes = std::fs::read(files[0].path()).unwrap();
+    let secret = token();
+    assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    assert!(!bytes.windows(4).any(|w| w == &secret.as_bytes()[4..8]));
+    let status = repo.git(
+        &["status", "--porcelain", "--ignored"],
+        "2024-03-02T00:00:00Z",
+    );
+    assert_eq!(status, "", "nothing written into the repository");
+
+    // --no-cache reads everything and leaves the cache alone.
+    let uncached = scan_cached(&repo.path, cache.path(), &["--no-cache"]);
+    assert_eq!(history(&uncached, "blobs_from_cache"), 0);
+    assert_eq!(provenance(&first), provenance(&uncached));
+}
+
+#[test]
+fn a_damaged_cache_is_ignored_with_a_note_and_rebuilt() {
+    let repo = Repo::new();
+    let cache = tempfile::tempdir().unwrap();
+    repo.write("app/settings.env", &format!("TOKEN={}\n", token()));
+    repo.write("src/lib.rs", "pub fn f() {}\n");
+    repo.commit("start", "2024-01-01T00:00:00Z");
+    let first = scan_cached(&repo.path, cache.path(), &[]);
+    let file = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let whole = std::fs::read(&file).unwrap();
+    for damaged in [whole[..whole.len() / 2].to_vec(), b"not a cache".to_vec()] {
+        std::fs::write(&file, damaged).unwrap();
+        let report = scan_cached(&repo.path, cache.path(), &[]);
+        assert_eq!(provenance(&first), provenance(&report));
+        assert_eq!(report["summary"]["history"]["blobs_from_cache"], 0);
+        let problems = report["summary"]["problems"].to_string();
+        assert!(problems.contains("ignored, and rebuilt"), "{problems}");
+        let rebuilt = scan_cached(&repo.path, cache.path(), &[]);
+        assert_eq!(rebuilt["summary"]["history"]["blobs_from_cache"], 1);
+        assert_eq!(provenance(&first), provenance(&rebuilt));
+    }
+
+    // `sprawl cache clear` empties it.
+    let out = Process::new(env!("CARGO_BIN_EXE_sprawl"))
+        .env("SPRAWL_CACHE_DIR", cache.path())
+        .args(["cache", "clear"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn scans_at_once_share_the_cache_safely() {
+    let repo = Repo::new();
+    let cache = tempfile::tempdir().unwrap();
+    repo.write("app/settings.env", &format!("TOKEN={}\n", token()));
+    for i in 0..20 {
+        repo.write(&format!("src/m{i}.py"), &format!("x = {i}\n"));
+    }
+    repo.commit("start", "2024-01-01T00:00:00Z");
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            Process::new(env!("CARGO_BIN_EXE_sprawl"))
+                .env("SPRAWL_CACHE_DIR", cache.path())
+                .args(["scan", "--history", "--quiet", "--format", "json"])
+                .arg(&repo.path)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(findings(&report).len(), 1);
+    }
+    let after = scan_cached(&repo.path, cache.path(), &[]);
+    assert_eq!(after["summary"]["problems"], serde_json::json!([]));
+    assert_eq!(after["summary"]["history"]["blobs_from_cache"], 20);
 }

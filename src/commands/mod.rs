@@ -19,8 +19,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{
-    BaselineCommand, Cli, Command, ConfigArgs, ConfigCommand, HookCommand, InventoryCommand,
-    OutputArgs, PolicyArgs, ReadArgs, RecordArgs, RuleArgs, RulesCommand, SourceArgs,
+    BaselineCommand, CacheCommand, Cli, Command, ConfigArgs, ConfigCommand, HookCommand,
+    InventoryCommand, OutputArgs, PolicyArgs, ReadArgs, RecordArgs, RuleArgs, RulesCommand,
+    SourceArgs,
 };
 use crate::config::FailOn;
 use crate::engine::Engine;
@@ -28,6 +29,7 @@ use crate::pipeline::{self, reader_closed};
 use crate::plan::{Asked, Plan};
 use crate::rules::RuleSet;
 use crate::run::Run;
+use crate::sources::blob_cache;
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -45,7 +47,27 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Baseline(BaselineCommand::Create(args)) => baseline::create(args),
         Command::Config(ConfigCommand::Show { path, config }) => config::show(&path, config),
         Command::Explain(args) => explain::explain(args),
+        Command::Cache(command) => cache(command),
     }
+}
+
+/// `sprawl cache clear|path`.
+fn cache(command: CacheCommand) -> Result<u8> {
+    let Some(folder) = blob_cache::folder() else {
+        bail!("no cache folder: set SPRAWL_CACHE_DIR (or HOME)");
+    };
+    match command {
+        CacheCommand::Path => println!("{}", folder.display()),
+        CacheCommand::Clear => {
+            let removed = blob_cache::clear(&folder)
+                .with_context(|| format!("cannot clear {}", folder.display()))?;
+            eprintln!(
+                "sprawl: {removed} cache files removed from {}",
+                folder.display()
+            );
+        }
+    }
+    Ok(EXIT_CLEAN)
 }
 
 /// Whether a command failed only because the reader of its output closed the pipe.

@@ -17,7 +17,7 @@ use crate::report::{self, Format};
 
 pub fn scan(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
-    let plan = Plan::resolve(Asked {
+    let mut plan = Plan::resolve(Asked {
         paths: args.paths,
         sources: args.sources,
         output: args.output,
@@ -28,6 +28,7 @@ pub fn scan(args: ScanArgs) -> Result<u8> {
     })?;
     let set = load_rules(&plan.rules)?;
     let engine = Engine::new(&set)?;
+    plan.use_blob_cache(&set);
     let sources = plan.sources()?;
     let mut destination = Destination::open(plan.output.as_deref())?;
     match scan_into(&plan, &engine, &sources, &mut destination, started) {

@@ -72,6 +72,9 @@ pub struct Worker<'s, 'a> {
     suppressed: Vec<Suppressed>,
     /// `sprawl explain`: candidates with their verdicts (`None` in scans).
     explained: Option<Vec<Explained>>,
+    /// The last input scanned produced nothing: no finding, no dropped look-alike, no
+    /// configuration count (what the history cache may remember).
+    input_held_nothing: bool,
 }
 
 impl<'s, 'a> Worker<'s, 'a> {
@@ -87,6 +90,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             summary: Summary::default(),
             suppressed: Vec::new(),
             explained: shared.explain.then(Vec::new),
+            input_held_nothing: false,
         }
     }
 
@@ -135,7 +139,11 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.shared
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let mut found = self.find(&blob.root.display_relative(&first.path), bytes, None);
+        let shown = blob.root.display_relative(&first.path);
+        let mut found = self.find(&shown, bytes, None);
+        if self.input_held_nothing {
+            blob.held_nothing(&shown, bytes.len() as u64);
+        }
         for finding in &mut found {
             let places = std::mem::take(&mut finding.locations);
             let mut locations = Vec::new();
@@ -278,8 +286,13 @@ impl<'s, 'a> Worker<'s, 'a> {
             &decoded.matches,
             owned.is_none(),
         );
+        let dropped = self.scratch.take_dropped();
+        self.input_held_nothing = found.is_empty()
+            && configs.is_empty()
+            && dropped.is_empty()
+            && self.explained.is_none();
         self.summary.configs.merge(configs);
-        self.summary.add_dropped(self.scratch.take_dropped());
+        self.summary.add_dropped(dropped);
         if self.explained.is_some() {
             self.scratch.trace(true);
             self.explain(path, bytes, owned, candidates, &decoded.superseded, &found);
@@ -476,6 +489,11 @@ impl Visitor for Worker<'_, '_> {
                 .history
                 .get_or_insert_with(HistorySummary::default)
                 .merge(counts),
+            Event::CachedBlob { bytes } => {
+                self.shared.files.fetch_add(1, Ordering::Relaxed);
+                self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+            }
+            Event::Problem { path, problem } => self.summary.note_problem(path, problem),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use git2::{Oid, Repository};
 use serde::Serialize;
 
+use super::blob_cache::BlobCache;
 use super::git::{self, BlobOrigin, CommitInfo, GitError, History, Scope};
 use super::{Event, Origin, Root, SkipReason, Source, Visitor, WalkOptions};
 
@@ -19,7 +20,10 @@ use super::{Event, Origin, Root, SkipReason, Source, Visitor, WalkOptions};
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct HistorySummary {
     pub commits: u64,
+    /// Blobs scanned, those the cache knew held nothing included.
     pub blobs_scanned: u64,
+    /// Of `blobs_scanned`, those not read because an earlier scan found nothing in them.
+    pub blobs_from_cache: u64,
     pub blob_bytes_scanned: u64,
     pub partial: bool,
     pub submodules_not_followed: u64,
@@ -31,6 +35,7 @@ impl HistorySummary {
     pub fn merge(&mut self, other: HistorySummary) {
         self.commits += other.commits;
         self.blobs_scanned += other.blobs_scanned;
+        self.blobs_from_cache += other.blobs_from_cache;
         self.blob_bytes_scanned += other.blob_bytes_scanned;
         self.partial |= other.partial;
         self.submodules_not_followed += other.submodules_not_followed;
@@ -127,9 +132,17 @@ pub struct BlobInput<'h> {
     repo: &'h Repository,
     /// See [`History::before`].
     before: &'h HashMap<usize, Vec<Oid>>,
+    oid: Oid,
+    cache: &'h BlobCache,
 }
 
 impl<'h> BlobInput<'h> {
+    /// Notes that scanning this blob (as `path`) produced nothing at all, so a later scan
+    /// with the same rules and settings need not read it.
+    pub fn held_nothing(&self, path: &str, size: u64) {
+        self.cache.learn_clean(self.oid, path, size);
+    }
+
     /// What the files that commit `commit` (an index into `commits`) changed held before it.
     pub fn before(&self, commit: usize) -> PreImages<'h> {
         PreImages {
@@ -159,7 +172,12 @@ fn read_blobs<'w>(
     let blobs_scanned = AtomicU64::new(0);
     let blob_bytes = AtomicU64::new(0);
     let lfs = AtomicU64::new(0);
+    let from_cache = AtomicU64::new(0);
     let unreadable = AtomicU64::new(history.unreadable.len() as u64);
+    let cache = match &options.blob_cache {
+        Some(settings) => BlobCache::open(&settings.folder, &repo.git_dir, settings.key),
+        None => BlobCache::off(),
+    };
     let scan = || {
         use rayon::prelude::*;
         history.blobs.par_iter().for_each_init(
@@ -169,6 +187,13 @@ fn read_blobs<'w>(
                     .first()
                     .map(|o| root.display_relative(&o.path))
                     .unwrap_or_default();
+                if let Some(size) = cache.known_clean(*oid, &shown) {
+                    blobs_scanned.fetch_add(1, Ordering::Relaxed);
+                    blob_bytes.fetch_add(size, Ordering::Relaxed);
+                    from_cache.fetch_add(1, Ordering::Relaxed);
+                    worker.visit(Event::CachedBlob { bytes: size });
+                    return;
+                }
                 let Some(handle) = handle else {
                     unreadable.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -226,6 +251,8 @@ fn read_blobs<'w>(
                     in_head: history.head_blobs.contains(oid),
                     repo: handle,
                     before: &history.before,
+                    oid: *oid,
+                    cache: &cache,
                 };
                 worker.visit(Event::Input {
                     origin: Origin::Blob(&input),
@@ -243,6 +270,18 @@ fn read_blobs<'w>(
     }
     // Commits and trees that could not be read are named too; the scan went on without them.
     let mut worker = workers();
+    if let Some(note) = &cache.note {
+        worker.visit(Event::Problem {
+            path: "history cache".into(),
+            problem: note.clone(),
+        });
+    }
+    if let Err(e) = cache.save() {
+        worker.visit(Event::Problem {
+            path: "history cache".into(),
+            problem: format!("not saved: {e}"),
+        });
+    }
     let repository = match root.display_relative("") {
         shown if shown.is_empty() => ".".to_string(),
         shown => shown,
@@ -256,6 +295,7 @@ fn read_blobs<'w>(
     worker.visit(Event::History(HistorySummary {
         commits: history.commits.len() as u64,
         blobs_scanned: blobs_scanned.into_inner(),
+        blobs_from_cache: from_cache.into_inner(),
         blob_bytes_scanned: blob_bytes.into_inner(),
         partial: history.shallow,
         submodules_not_followed: history.submodules,

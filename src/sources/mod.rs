@@ -4,6 +4,7 @@
 //! [`Visitor::visit`], reporting what it skipped and why; it never decides what is a secret.
 
 pub mod archive;
+pub mod blob_cache;
 pub mod chunked;
 pub mod git;
 pub mod history;
@@ -77,6 +78,16 @@ pub enum Event<'a> {
     },
     /// What a history source read of one repository (commits, blobs, what it could not read).
     History(HistorySummary),
+    /// A blob that the history cache knows held nothing, of `bytes` bytes: counted as
+    /// scanned, not read.
+    CachedBlob {
+        bytes: u64,
+    },
+    /// Something the summary lists that is not a skipped file (an unusable cache file).
+    Problem {
+        path: String,
+        problem: String,
+    },
 }
 
 impl<'a> Event<'a> {
@@ -121,6 +132,8 @@ pub trait Source: Sync {
 /// How to walk directory trees.
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
+    /// History scans: where blobs known to hold nothing are remembered; `None`: not at all.
+    pub blob_cache: Option<blob_cache::Settings>,
     /// Honour `.gitignore`, `.ignore` and `.sprawlignore`.
     pub respect_ignore_files: bool,
     pub follow_links: bool,

@@ -26,7 +26,9 @@ impl Visitor for Seen {
             Event::Input { .. } => panic!("archive entries are whole files"),
             Event::Skipped { path, reason } => self.skipped.push((path, reason)),
             Event::Archive { archives, entries } => self.archives = Some((archives, entries)),
-            Event::History(_) => panic!("archives have no history"),
+            Event::History(_) | Event::CachedBlob { .. } | Event::Problem { .. } => {
+                panic!("archives have no history")
+            }
         }
     }
 }
