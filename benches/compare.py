@@ -7,6 +7,7 @@
     python3 benches/compare.py --history --scale medium --peers kingfisher,gitleaks
     python3 benches/compare.py --staged                     # pre-commit: one staged file, 30 runs
     python3 benches/compare.py --other-sprawl /tmp/old/sprawl  # A/B: an older build in the same rounds
+    python3 benches/compare.py --real ../repos/requests.git --real ../repos/express.git  # real histories
 
 Builds the corpus with ../shared/bench/make_corpus.py if it is missing, installs nothing
 (run ../shared/peers/install.sh first), runs every tool in turn for each round (alternating,
@@ -72,6 +73,23 @@ def run_once(cmd):
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     code = os.waitstatus_to_exitcode(status)
     return wall, usage.ru_maxrss / 1024, code, stderr
+
+
+def run_rounds(tools, rounds):
+    """Runs every tool once per round, alternating; wall times per tool, and peak RSS (MB)."""
+    walls = {t: [] for t in tools}
+    rss = {t: 0.0 for t in tools}
+    for r in range(rounds):
+        for tool, (cmd, out) in tools.items():
+            if out.exists():
+                out.unlink()
+            wall, peak, code, err = run_once(cmd)
+            if code not in (0, 1, 200, 205):
+                print(f"{tool} exited {code}: {err.strip()[:300]}", file=sys.stderr)
+            walls[tool].append(wall)
+            rss[tool] = max(rss[tool], peak)
+            print(f"  round {r + 1}: {tool:14} {wall:7.2f} s", file=sys.stderr)
+    return walls, rss
 
 
 def build_sprawl():
@@ -177,8 +195,16 @@ def main():
     ap.add_argument("--staged", action="store_true", help="time `scan --staged` on a one-file change (history corpus)")
     ap.add_argument("--history", action="store_true",
                     help="git history corpus (make_corpus.py history): sprawl scan --history vs peers' history scans")
+    ap.add_argument("--real", type=Path, action="append", default=[],
+                    help="a real repository (a bare or mirror clone): its full history, sprawl --history vs the "
+                         "peers' history scans (repeatable; no planted credentials to judge)")
     args = ap.parse_args()
 
+    if args.real:
+        sprawl = build_sprawl()
+        for repo in args.real:
+            compare_real(sprawl, repo, args)
+        return
     args.scale = args.scale or ("medium" if args.history or args.staged else "large")
     if args.staged:
         corpus = args.corpus or Path("/tmp/sprawl-history" + ("" if args.scale == "medium" else f"-{args.scale}"))
@@ -214,20 +240,9 @@ def main():
         out = work / f"{peer}.json"
         tools[peer] = ([c.replace("{out}", str(out)) for c in commands[peer]], out)
 
-    walls = {t: [] for t in tools}
-    rss = {t: 0.0 for t in tools}
     what = "unique blob content" if args.history else "files"
     print(f"corpus {tree}: {mb:.0f} MB of {what}; {args.rounds} rounds, tools alternating", file=sys.stderr)
-    for r in range(args.rounds):
-        for tool, (cmd, out) in tools.items():
-            if out.exists():
-                out.unlink()
-            wall, peak, code, err = run_once(cmd)
-            if code not in (0, 1, 200, 205):
-                print(f"{tool} exited {code}: {err.strip()[:300]}", file=sys.stderr)
-            walls[tool].append(wall)
-            rss[tool] = max(rss[tool], peak)
-            print(f"  round {r + 1}: {tool:14} {wall:7.2f} s", file=sys.stderr)
+    walls, rss = run_rounds(tools, args.rounds)
 
     base = statistics.median(walls["sprawl"])
     print(f"\n{'tool':14} {'wall (median)':>14} {'MB/s':>8} {'peak RSS':>10} {'findings':>9} {'wall / sprawl':>14}")
@@ -253,6 +268,55 @@ def main():
         more = len(f["locations"]) - 1
         suffix = f" (+{more} more)" if more else ""
         print(f"  NOT PLANTED {f['rule']['id']:28} {f['redacted']:8} {loc['path']}:{loc['line']}{suffix}")
+
+def compare_real(sprawl, repo, args):
+    """The same alternating comparison on a real repository's whole history: a cold scan
+    (--no-cache), then a warm re-scan with the cache a first cold run left."""
+    work = Path(tempfile.mkdtemp(prefix="sprawl-real-"))
+    commits = subprocess.run(["git", "--git-dir", str(repo), "rev-list", "--all", "--count"],
+                             capture_output=True, text=True).stdout.strip()
+    cache = work / "cache"
+    os.environ["SPRAWL_CACHE_DIR"] = str(cache)
+    tools = {"sprawl": ([sprawl, "scan", "--history", str(repo), "--no-cache", "--quiet", "--format", "json",
+                         "-o", str(work / "sprawl.json")], work / "sprawl.json")}
+    for n in [t for t in args.threads.split(",") if t]:
+        out = work / f"sprawl-j{n}.json"
+        tools[f"sprawl -j{n}"] = ([sprawl, "scan", "--history", str(repo), "--no-cache", "--quiet", "--format",
+                                   "json", "-j", n, "-o", str(out)], out)
+    # The warm re-scan: the cache is filled once before the rounds.
+    subprocess.run([sprawl, "scan", "--history", str(repo), "--quiet", "--format", "json", "-o", os.devnull],
+                   check=False)
+    tools["sprawl (warm)"] = ([sprawl, "scan", "--history", str(repo), "--quiet", "--format", "json", "-o",
+                               str(work / "sprawl-warm.json")], work / "sprawl-warm.json")
+    if args.other_sprawl:
+        out = work / "sprawl-other.json"
+        tools["sprawl (other)"] = ([str(args.other_sprawl), "scan", "--history", str(repo), "--quiet", "--format",
+                                    "json", "-o", str(out)], out)
+    commands = peer_commands(str(repo), "{out}", history=True)
+    for peer in [p for p in args.peers.split(",") if p and p in commands]:
+        if not (PEERS / peer).exists():
+            print(f"skipping {peer}: not installed in {PEERS}", file=sys.stderr)
+            continue
+        out = work / f"{peer}.json"
+        tools[peer] = ([c.replace("{out}", str(out)) for c in commands[peer]], out)
+    print(f"repository {repo}: {commits} commits; {args.rounds} rounds, tools alternating", file=sys.stderr)
+    walls, rss = run_rounds(tools, args.rounds)
+    base = statistics.median(walls["sprawl"])
+    print(f"\n{repo.name} ({commits} commits)")
+    print(f"{'tool':14} {'wall (median)':>14} {'peak RSS':>10} {'findings':>9} {'wall / sprawl':>14}")
+    for tool, (_, out) in tools.items():
+        med = statistics.median(walls[tool])
+        n = count_findings(tool, out)
+        print(f"{tool:14} {med:12.2f} s {rss[tool]:8.0f} MB {n if n is not None else '?':>9} {med / base:14.2f}")
+    # The warm re-scan must say exactly what the cold scan says of every finding.
+    def said(path):
+        doc = json.loads(Path(path).read_text())
+        return [(f["fingerprint"], f["first_seen"], f["last_seen"], f["in_worktree"], f["locations"])
+                for f in doc["findings"]]
+    same = said(work / "sprawl.json") == said(work / "sprawl-warm.json")
+    print(f"warm re-scan: {'the same findings and provenance' if same else 'DIFFERENT FINDINGS'}; "
+          f"warm / cold = {statistics.median(walls['sprawl (warm)']) / base:.2f}")
+
 
 if __name__ == "__main__":
     main()
