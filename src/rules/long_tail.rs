@@ -320,7 +320,17 @@ fn fake_value(shape: Shape, id: &str, salt: u64, len: usize) -> String {
             seen.len()
         };
         let mixed = !shape.mixes_letters_and_digits() || len < 12 || (letters && digits);
-        if mixed && distinct * 4 >= len.min(alphabet.len()) * 3 {
+        // Enough distinct characters that no filter of look-alikes (entropy, repeats) drops
+        // the value: three quarters of what could be, up to 16 (the entropy floor's widest
+        // alphabet); beyond that half, as three quarters made a 64-character base64 value a
+        // rare draw, and the retries a tenth of sprawl's start-up.
+        let possible = len.min(alphabet.len());
+        let needed = if possible <= 16 {
+            (possible * 3).div_ceil(4)
+        } else {
+            12.max(possible / 2)
+        };
+        if mixed && distinct >= needed {
             return value;
         }
     }
