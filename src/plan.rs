@@ -304,9 +304,10 @@ impl Plan {
                 worktree,
                 submodules,
             } => {
+                let cache = self.blob_cache.as_ref().map(|c| c.folder.as_path());
                 let histories = roots
                     .iter()
-                    .map(|root| GitHistory::open(root, &Span::All))
+                    .map(|root| GitHistory::open(root, &Span::All, cache))
                     .collect::<Result<Vec<_>, _>>()?;
                 let walked: Vec<Root> = histories
                     .iter()
@@ -327,7 +328,7 @@ impl Plan {
             Mode::Range { range, given } => {
                 for root in roots {
                     let span = Span::Range { range, given };
-                    sources.push(Box::new(GitHistory::open(root, &span)?));
+                    sources.push(Box::new(GitHistory::open(root, &span, None)?));
                 }
             }
             Mode::Staged => {

@@ -607,6 +607,11 @@ fn a_second_history_scan_reads_only_blobs_it_has_not_seen() {
             &format!("def f{i}():\n    return {i}\n"),
         );
     }
+    // A look-alike (a token whose checksum fails): dropped, and counted in the summary.
+    let mut lookalike = token();
+    let last = if lookalike.ends_with('A') { "B" } else { "A" };
+    lookalike.replace_range(lookalike.len() - 1.., last);
+    repo.write("docs/token.md", &format!("TOKEN={lookalike}\n"));
     repo.commit("start", "2024-01-01T00:00:00Z");
     repo.write("src/m0.py", "def f0():\n    return 10\n");
     repo.commit("edit", "2024-02-01T00:00:00Z");
@@ -616,34 +621,38 @@ fn a_second_history_scan_reads_only_blobs_it_has_not_seen() {
     assert_eq!(provenance(&first), provenance(&second));
     assert_eq!(findings(&first).len(), 1);
     let history = |r: &Value, key: &str| r["summary"]["history"][key].as_u64().unwrap();
-    assert_eq!(history(&first, "blobs_scanned"), 7);
+    assert_eq!(history(&first, "blobs_scanned"), 8);
     assert_eq!(history(&first, "blobs_from_cache"), 0);
-    assert_eq!(history(&second, "blobs_scanned"), 7, "counted as scanned");
+    assert_eq!(history(&second, "blobs_scanned"), 8, "counted as scanned");
     assert_eq!(
         history(&second, "blobs_from_cache"),
-        6,
-        "all but the secret's blob"
+        7,
+        "all but the secret's"
     );
-    assert_eq!(
-        first["summary"]["bytes_scanned"], second["summary"]["bytes_scanned"],
-        "the same totals"
-    );
+    // In history and in the work tree.
+    assert_eq!(first["summary"]["dropped"]["format_check"], 2);
+    for key in ["bytes_scanned", "files_scanned", "dropped"] {
+        assert_eq!(first["summary"][key], second["summary"][key], "{key}");
+    }
 
     // One new commit: only its new blob is read.
     repo.write("src/m9.py", "def f9():\n    return 9\n");
     repo.commit("more", "2024-03-01T00:00:00Z");
     let third = scan_cached(&repo.path, cache.path(), &[]);
     assert_eq!(provenance(&first), provenance(&third));
-    assert_eq!(history(&third, "blobs_scanned"), 8);
-    assert_eq!(history(&third, "blobs_from_cache"), 6);
+    assert_eq!(history(&third, "blobs_scanned"), 9);
+    assert_eq!(history(&third, "blobs_from_cache"), 7);
 
-    // The cache holds no secret, and nothing is written into the repository.
+    // The cache (known blobs, the saved walk) holds no secret, and nothing is written into
+    // the repository.
     let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().collect();
-    assert_eq!(files.len(), 1);
-    let bytes = std::fs::read(files[0].path()).unwrap();
+    assert_eq!(files.len(), 2, "{files:?}");
     let secret = token();
-    assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
-    assert!(!bytes.windows(4).any(|w| w == &secret.as_bytes()[4..8]));
+    for file in &files {
+        let bytes = std::fs::read(file.path()).unwrap();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        assert!(!bytes.windows(8).any(|w| w == &secret.as_bytes()[4..12]));
+    }
     let status = repo.git(
         &["status", "--porcelain", "--ignored"],
         "2024-03-02T00:00:00Z",
@@ -664,23 +673,26 @@ fn a_damaged_cache_is_ignored_with_a_note_and_rebuilt() {
     repo.write("src/lib.rs", "pub fn f() {}\n");
     repo.commit("start", "2024-01-01T00:00:00Z");
     let first = scan_cached(&repo.path, cache.path(), &[]);
-    let file = std::fs::read_dir(cache.path())
+    let mut files: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
         .flatten()
-        .next()
-        .unwrap()
-        .path();
-    let whole = std::fs::read(&file).unwrap();
-    for damaged in [whole[..whole.len() / 2].to_vec(), b"not a cache".to_vec()] {
-        std::fs::write(&file, damaged).unwrap();
-        let report = scan_cached(&repo.path, cache.path(), &[]);
-        assert_eq!(provenance(&first), provenance(&report));
-        assert_eq!(report["summary"]["history"]["blobs_from_cache"], 0);
-        let problems = report["summary"]["problems"].to_string();
-        assert!(problems.contains("ignored, and rebuilt"), "{problems}");
-        let rebuilt = scan_cached(&repo.path, cache.path(), &[]);
-        assert_eq!(rebuilt["summary"]["history"]["blobs_from_cache"], 1);
-        assert_eq!(provenance(&first), provenance(&rebuilt));
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "known blobs and the saved walk");
+    for file in files {
+        let whole = std::fs::read(&file).unwrap();
+        for damaged in [whole[..whole.len() / 2].to_vec(), b"not a cache".to_vec()] {
+            std::fs::write(&file, damaged).unwrap();
+            let report = scan_cached(&repo.path, cache.path(), &[]);
+            assert_eq!(provenance(&first), provenance(&report));
+            let problems = report["summary"]["problems"].to_string();
+            assert!(problems.contains("ignored, and rebuilt"), "{problems}");
+            let rebuilt = scan_cached(&repo.path, cache.path(), &[]);
+            assert_eq!(rebuilt["summary"]["history"]["blobs_from_cache"], 1);
+            assert_eq!(rebuilt["summary"]["problems"], serde_json::json!([]));
+            assert_eq!(provenance(&first), provenance(&rebuilt));
+        }
     }
 
     // `sprawl cache clear` empties it.
@@ -722,4 +734,23 @@ fn scans_at_once_share_the_cache_safely() {
     let after = scan_cached(&repo.path, cache.path(), &[]);
     assert_eq!(after["summary"]["problems"], serde_json::json!([]));
     assert_eq!(after["summary"]["history"]["blobs_from_cache"], 20);
+}
+
+#[test]
+fn a_saved_walk_is_used_only_while_the_refs_stay_the_same() {
+    let repo = Repo::new();
+    let cache = tempfile::tempdir().unwrap();
+    repo.write("app/settings.env", &format!("TOKEN={}\n", token()));
+    repo.commit("start", "2024-01-01T00:00:00Z");
+    repo.git(&["rm", "-q", "app/settings.env"], "2024-02-01T00:00:00Z");
+    repo.commit("remove", "2024-02-01T00:00:00Z");
+    let first = scan_cached(&repo.path, cache.path(), &[]);
+    assert_eq!(findings(&first)[0]["in_worktree"], false);
+    // HEAD moves back to the commit that still has the secret: no new blob, but the walk
+    // (HEAD's blobs) is not the same, so it is walked again.
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"], "2024-03-01T00:00:00Z");
+    let moved = scan_cached(&repo.path, cache.path(), &["--no-worktree"]);
+    assert_eq!(findings(&moved)[0]["in_worktree"], true, "{moved:#}");
+    let again = scan_cached(&repo.path, cache.path(), &["--no-worktree"]);
+    assert_eq!(provenance(&moved), provenance(&again));
 }

@@ -108,6 +108,16 @@ pub enum Dropped {
     PairedWith(RuleIdx),
 }
 
+/// Every [`Dropped::family`], in a fixed order (the history cache stores counts by it).
+pub const DROP_FAMILIES: [&str; 6] = [
+    "placeholder",
+    "entropy",
+    "format_check",
+    "allow_pattern",
+    "not_a_secret_value",
+    "overlap",
+];
+
 impl Dropped {
     /// Its family in the run's counts of look-alikes (`summary.dropped`).
     pub fn family(&self) -> &'static str {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::dates;
-use crate::engine::{self, Engine, RawMatch, RuleIdx, Scratch};
+use crate::engine::{self, DropCounts, Engine, RawMatch, RuleIdx, Scratch};
 use crate::enrich::{self, decode, findings_for_input, structure};
 use crate::finding::{Finding, FindingSet, Fingerprint, Location, Secret, SourceKind, Suppressed};
 use crate::inventory::{self, Inventory, Policy};
@@ -72,9 +72,9 @@ pub struct Worker<'s, 'a> {
     suppressed: Vec<Suppressed>,
     /// `sprawl explain`: candidates with their verdicts (`None` in scans).
     explained: Option<Vec<Explained>>,
-    /// The last input scanned produced nothing: no finding, no dropped look-alike, no
-    /// configuration count (what the history cache may remember).
-    input_held_nothing: bool,
+    /// The last input scanned produced no finding and no configuration count, only these
+    /// dropped look-alikes (what the history cache may remember).
+    input_held_nothing: Option<DropCounts>,
 }
 
 impl<'s, 'a> Worker<'s, 'a> {
@@ -90,7 +90,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             summary: Summary::default(),
             suppressed: Vec::new(),
             explained: shared.explain.then(Vec::new),
-            input_held_nothing: false,
+            input_held_nothing: None,
         }
     }
 
@@ -141,8 +141,8 @@ impl<'s, 'a> Worker<'s, 'a> {
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let shown = blob.root.display_relative(&first.path);
         let mut found = self.find(&shown, bytes, None);
-        if self.input_held_nothing {
-            blob.held_nothing(&shown, bytes.len() as u64);
+        if let Some(dropped) = &self.input_held_nothing {
+            blob.held_nothing(&shown, bytes.len() as u64, dropped);
         }
         for finding in &mut found {
             let places = std::mem::take(&mut finding.locations);
@@ -287,10 +287,9 @@ impl<'s, 'a> Worker<'s, 'a> {
             owned.is_none(),
         );
         let dropped = self.scratch.take_dropped();
-        self.input_held_nothing = found.is_empty()
-            && configs.is_empty()
-            && dropped.is_empty()
-            && self.explained.is_none();
+        self.input_held_nothing =
+            (found.is_empty() && configs.is_empty() && self.explained.is_none())
+                .then(|| dropped.clone());
         self.summary.configs.merge(configs);
         self.summary.add_dropped(dropped);
         if self.explained.is_some() {
@@ -489,9 +488,10 @@ impl Visitor for Worker<'_, '_> {
                 .history
                 .get_or_insert_with(HistorySummary::default)
                 .merge(counts),
-            Event::CachedBlob { bytes } => {
+            Event::CachedBlob { bytes, dropped } => {
                 self.shared.files.fetch_add(1, Ordering::Relaxed);
                 self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+                self.summary.add_dropped(dropped);
             }
             Event::Problem { path, problem } => self.summary.note_problem(path, problem),
         }

@@ -1,11 +1,11 @@
 //! What earlier history scans learned about blobs: which ones held nothing, so that a re-scan
 //! of the same repository reads only the blobs it has never seen.
 //!
-//! A blob is remembered only when its scan produced nothing at all (no finding, no
-//! suppressed finding, no dropped look-alike): a blob that produced anything is read and
-//! matched again on every run, so findings, their secrets and their provenance always come
-//! from the blob itself, and the cache never holds a secret, a fingerprint or a position:
-//! only digests of (blob id, path it was scanned as) and blob sizes. The tree walk and the
+//! A blob is remembered only when its scan produced no finding (and no configuration count):
+//! a blob that produced one is read and matched again on every run, so findings, their
+//! secrets and their provenance always come from the blob itself, and the cache never holds
+//! a secret, a fingerprint or a position: only digests of (blob id, path it was scanned
+//! as), blob sizes and how many look-alikes each check dropped there (`summary.dropped`). The tree walk and the
 //! dating of findings are redone on every run; they are cheap next to reading blobs.
 //!
 //! One file per repository and cache key (sprawl's build, the rules, and the settings that
@@ -24,11 +24,14 @@ use std::sync::Mutex;
 use git2::Oid;
 use sha2::{Digest, Sha256};
 
+use crate::engine::{DROP_FAMILIES, DropCounts};
+
 /// File format: magic, the cache key, the entry count, then entries, then a SHA-256 of all
 /// of that.
-const MAGIC: &[u8; 8] = b"SPRWLBC1";
-/// One entry: 16 bytes of SHA-256(blob id, path) and the blob's size (u64, little endian).
-const ENTRY: usize = 16 + 8;
+const MAGIC: &[u8; 8] = b"SPRWLBC2";
+/// One entry: 16 bytes of SHA-256(blob id, path), the blob's size (u64, little endian) and
+/// the look-alikes dropped there by family (u32 each, in `DROP_FAMILIES` order).
+const ENTRY: usize = 16 + 8 + 4 * DROP_FAMILIES.len();
 /// The cache folder's bound; the least recently written files are deleted beyond it.
 const FOLDER_LIMIT: u64 = 512 * 1024 * 1024;
 
@@ -39,6 +42,37 @@ pub struct Settings {
     pub key: [u8; 32],
 }
 
+/// What the cache knows of a blob that held no finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub size: u64,
+    dropped: [u32; DROP_FAMILIES.len()],
+}
+
+impl Known {
+    fn new(size: u64, dropped: &DropCounts) -> Known {
+        let mut counts = [0; DROP_FAMILIES.len()];
+        for (slot, family) in counts.iter_mut().zip(DROP_FAMILIES) {
+            let n = dropped.get(family).copied().unwrap_or(0);
+            *slot = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        Known {
+            size,
+            dropped: counts,
+        }
+    }
+
+    /// The look-alikes the blob's scan dropped, as the summary counts them.
+    pub fn dropped(&self) -> DropCounts {
+        DROP_FAMILIES
+            .iter()
+            .zip(self.dropped)
+            .filter(|(_, n)| *n > 0)
+            .map(|(family, n)| (*family, u64::from(n)))
+            .collect()
+    }
+}
+
 /// A blob as the cache names it: its id and the path it was scanned as (rules and
 /// configuration detection depend on the path).
 type BlobKey = [u8; 16];
@@ -47,10 +81,10 @@ pub struct BlobCache {
     /// Where to save; `None` when caching is off.
     file: Option<PathBuf>,
     key: [u8; 32],
-    /// Blobs known to hold nothing, with their sizes.
-    known: HashMap<BlobKey, u64>,
-    /// Blobs this run found to hold nothing.
-    learned: Mutex<Vec<(BlobKey, u64)>>,
+    /// Blobs known to hold no finding.
+    known: HashMap<BlobKey, Known>,
+    /// Blobs this run found to hold no finding.
+    learned: Mutex<Vec<(BlobKey, Known)>>,
     /// Why an existing cache file was not used, for the summary.
     pub note: Option<String>,
 }
@@ -105,19 +139,19 @@ impl BlobCache {
         self.file.is_some()
     }
 
-    /// The size of a blob known to hold nothing when scanned as `path`.
-    pub fn known_clean(&self, oid: Oid, path: &str) -> Option<u64> {
+    /// What is known of a blob that held no finding when scanned as `path`.
+    pub fn known_clean(&self, oid: Oid, path: &str) -> Option<Known> {
         if self.known.is_empty() {
             return None;
         }
         self.known.get(&blob_key(oid, path)).copied()
     }
 
-    /// Notes that the blob, scanned as `path`, held nothing.
-    pub fn learn_clean(&self, oid: Oid, path: &str, size: u64) {
+    /// Notes that the blob, scanned as `path`, held no finding (and what was dropped).
+    pub fn learn_clean(&self, oid: Oid, path: &str, size: u64, dropped: &DropCounts) {
         if self.is_on() {
             let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
-            learned.push((blob_key(oid, path), size));
+            learned.push((blob_key(oid, path), Known::new(size, dropped)));
         }
     }
 
@@ -131,39 +165,47 @@ impl BlobCache {
         if learned.is_empty() && self.note.is_none() {
             return Ok(());
         }
-        let mut entries: Vec<(&BlobKey, &u64)> = self.known.iter().collect();
+        let mut entries: Vec<(&BlobKey, &Known)> = self.known.iter().collect();
         entries.extend(learned.iter().map(|(k, v)| (k, v)));
-        entries.sort_unstable();
+        entries.sort_unstable_by_key(|(k, _)| **k);
         entries.dedup_by_key(|(k, _)| **k);
         let mut bytes = Vec::with_capacity(8 + 32 + 8 + entries.len() * ENTRY + 32);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&self.key);
         bytes.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-        for (key, size) in entries {
+        for (key, known) in entries {
             bytes.extend_from_slice(key);
-            bytes.extend_from_slice(&size.to_le_bytes());
+            bytes.extend_from_slice(&known.size.to_le_bytes());
+            for n in known.dropped {
+                bytes.extend_from_slice(&n.to_le_bytes());
+            }
         }
         let digest = Sha256::digest(&bytes);
         bytes.extend_from_slice(&digest);
 
-        let folder = file.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(folder)?;
-        // A name of this process's own, renamed over the file once whole: a reader sees the
-        // old file or the new one, and two scans at once each write their own.
-        let temp = folder.join(format!(
-            ".{}.{}.tmp",
-            file.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        let _ = fs::remove_file(&temp);
-        let written = write_new(&temp, &bytes).and_then(|()| fs::rename(&temp, file));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written?;
-        bound_folder(folder, FOLDER_LIMIT);
-        Ok(())
+        write_whole(file, &bytes)
     }
+}
+
+/// Writes `bytes` as `file` whole: to a name of this process's own, renamed over the file,
+/// so a reader sees the old file or the new one and two scans at once each write their
+/// own. Then keeps the folder under its bound.
+pub(super) fn write_whole(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = file.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(folder)?;
+    let temp = folder.join(format!(
+        ".{}.{}.tmp",
+        file.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = fs::remove_file(&temp);
+    let written = write_new(&temp, bytes).and_then(|()| fs::rename(&temp, file));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    bound_folder(folder, FOLDER_LIMIT);
+    Ok(())
 }
 
 /// Everything that changes what matching finds in a blob: sprawl's build (its sources and
@@ -199,7 +241,8 @@ pub fn folder() -> Option<PathBuf> {
     }
 }
 
-/// Deletes every cache file in `folder` (`sprawl cache clear`); returns how many.
+/// Deletes every cache file in `folder`, known blobs and saved walks (`sprawl cache
+/// clear`); returns how many.
 pub fn clear(folder: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
     let entries = match fs::read_dir(folder) {
@@ -208,12 +251,17 @@ pub fn clear(folder: &Path) -> std::io::Result<usize> {
         Err(e) => return Err(e),
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().ends_with(".blobs") {
+        if is_cache_file(&entry.file_name().to_string_lossy()) {
             fs::remove_file(entry.path())?;
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// The files of the history cache: known blobs, and saved walks (walk_cache.rs).
+fn is_cache_file(name: &str) -> bool {
+    name.ends_with(".blobs") || name.ends_with(".walk")
 }
 
 fn blob_key(oid: Oid, path: &str) -> BlobKey {
@@ -226,7 +274,7 @@ fn blob_key(oid: Oid, path: &str) -> BlobKey {
     key
 }
 
-fn parse(bytes: &[u8], key: &[u8; 32]) -> Result<HashMap<BlobKey, u64>, &'static str> {
+fn parse(bytes: &[u8], key: &[u8; 32]) -> Result<HashMap<BlobKey, Known>, &'static str> {
     let body_len = bytes.len().checked_sub(32).ok_or("truncated cache file")?;
     let (body, digest) = bytes.split_at(body_len);
     if Sha256::digest(body).as_slice() != digest {
@@ -244,11 +292,17 @@ fn parse(bytes: &[u8], key: &[u8; 32]) -> Result<HashMap<BlobKey, u64>, &'static
     }
     let mut known = HashMap::with_capacity(entries.len() / ENTRY);
     for entry in entries.chunks_exact(ENTRY) {
-        let (blob, size) = entry.split_at(16);
+        let (blob, rest) = entry.split_at(16);
+        let (size, counts) = rest.split_at(8);
         let (Ok(blob), Ok(size)) = (BlobKey::try_from(blob), <[u8; 8]>::try_from(size)) else {
             return Err("corrupt cache entry");
         };
-        known.insert(blob, u64::from_le_bytes(size));
+        let mut dropped = [0; DROP_FAMILIES.len()];
+        for (slot, n) in dropped.iter_mut().zip(counts.chunks_exact(4)) {
+            *slot = u32::from_le_bytes(n.try_into().map_err(|_| "corrupt cache entry")?);
+        }
+        let size = u64::from_le_bytes(size);
+        known.insert(blob, Known { size, dropped });
     }
     Ok(known)
 }
@@ -261,7 +315,7 @@ fn bound_folder(folder: &Path, limit: u64) {
     };
     let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".blobs"))
+        .filter(|e| is_cache_file(&e.file_name().to_string_lossy()))
         .filter_map(|e| {
             let meta = e.metadata().ok()?;
             Some((meta.modified().ok()?, meta.len(), e.path()))
@@ -314,11 +368,13 @@ mod tests {
         let first = BlobCache::open(dir.path(), &git_dir, [1; 32]);
         assert!(first.note.is_none());
         assert_eq!(first.known_clean(oid(1), "a.txt"), None);
-        first.learn_clean(oid(1), "a.txt", 42);
+        let dropped = DropCounts::from([("entropy", 3), ("overlap", 1)]);
+        first.learn_clean(oid(1), "a.txt", 42, &dropped);
         first.save().unwrap();
 
         let second = BlobCache::open(dir.path(), &git_dir, [1; 32]);
-        assert_eq!(second.known_clean(oid(1), "a.txt"), Some(42));
+        let known = second.known_clean(oid(1), "a.txt").unwrap();
+        assert_eq!((known.size, known.dropped()), (42, dropped));
         assert_eq!(second.known_clean(oid(1), "b.txt"), None, "another path");
         assert_eq!(second.known_clean(oid(2), "a.txt"), None);
 
@@ -338,8 +394,8 @@ mod tests {
         let git_dir = dir.path().join("repo.git");
         fs::create_dir(&git_dir).unwrap();
         let cache = BlobCache::open(dir.path(), &git_dir, [1; 32]);
-        cache.learn_clean(oid(1), "a.txt", 42);
-        cache.learn_clean(oid(2), "b.txt", 7);
+        cache.learn_clean(oid(1), "a.txt", 42, &DropCounts::new());
+        cache.learn_clean(oid(2), "b.txt", 7, &DropCounts::new());
         cache.save().unwrap();
         let file = cache.file.clone().unwrap();
         let whole = fs::read(&file).unwrap();
@@ -358,11 +414,14 @@ mod tests {
             let cache = BlobCache::open(dir.path(), &git_dir, [1; 32]);
             assert!(cache.note.is_some(), "{damaged:?}");
             assert_eq!(cache.known_clean(oid(1), "a.txt"), None);
-            cache.learn_clean(oid(1), "a.txt", 42);
+            cache.learn_clean(oid(1), "a.txt", 42, &DropCounts::new());
             cache.save().unwrap();
             let rebuilt = BlobCache::open(dir.path(), &git_dir, [1; 32]);
             assert!(rebuilt.note.is_none());
-            assert_eq!(rebuilt.known_clean(oid(1), "a.txt"), Some(42));
+            assert_eq!(
+                rebuilt.known_clean(oid(1), "a.txt").map(|k| k.size),
+                Some(42)
+            );
         }
     }
 

@@ -26,7 +26,7 @@ pub enum GitError {
 }
 
 /// A commit as provenance needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
     pub id: String,
     /// Committer time, seconds since the Unix epoch (UTC).

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use git2::{Oid, Repository};
@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use super::blob_cache::BlobCache;
 use super::git::{self, BlobOrigin, CommitInfo, GitError, History, Scope};
+use super::walk_cache;
 use super::{Event, Origin, Root, SkipReason, Source, Visitor, WalkOptions};
+use crate::engine::DropCounts;
 
 /// What a history scan read.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -53,6 +55,8 @@ pub struct GitHistory {
     /// The part of the repository scanned (the folder given, inside its work tree).
     pub scope: Scope,
     pub history: History,
+    /// Problems of the history cache (an unusable file), for the summary.
+    notes: Vec<String>,
 }
 
 /// How a history source is asked for: all of it, or a range (`A..B`, as the flag was typed
@@ -65,14 +69,39 @@ pub enum Span<'a> {
 impl GitHistory {
     /// Reads the history (or range) of the repository holding `root`'s folder, restricted to
     /// that folder. A folder in no repository, or a range git cannot resolve, is an error.
-    pub fn open(root: &Root, span: &Span<'_>) -> Result<GitHistory, GitError> {
+    /// `cache`: the history cache's folder, where a whole-history walk is kept while the
+    /// refs stay the same (see walk_cache.rs); `None` walks every time.
+    pub fn open(
+        root: &Root,
+        span: &Span<'_>,
+        cache: Option<&Path>,
+    ) -> Result<GitHistory, GitError> {
         git::tune_for_scanning();
         let repo = git::discover(&root.path)?;
         let scope = Scope::of(&repo, &root.path);
         let shown = root.path.display().to_string();
-        let history = match span {
-            Span::Range { range, given } => git::read_range(&repo, range, &scope, given)?,
-            Span::All => git::read_history(&repo, &scope, &shown)?,
+        let mut notes = Vec::new();
+        let history = match (span, cache) {
+            (Span::Range { range, given }, _) => git::read_range(&repo, range, &scope, given)?,
+            (Span::All, None) => git::read_history(&repo, &scope, &shown)?,
+            (Span::All, Some(folder)) => {
+                let key = walk_cache::key(&repo, &scope);
+                match walk_cache::load(folder, repo.path(), &scope, &key) {
+                    Ok(Some(history)) => history,
+                    saved => {
+                        if let Err(note) = saved {
+                            notes.push(note);
+                        }
+                        let history = git::read_history(&repo, &scope, &shown)?;
+                        if let Err(e) =
+                            walk_cache::save(folder, repo.path(), &scope, &key, &history)
+                        {
+                            notes.push(format!("walk not saved: {e}"));
+                        }
+                        history
+                    }
+                }
+            }
         };
         Ok(GitHistory {
             root: root.clone(),
@@ -80,6 +109,7 @@ impl GitHistory {
             range: matches!(span, Span::Range { .. }),
             scope,
             history,
+            notes,
         })
     }
 
@@ -137,10 +167,10 @@ pub struct BlobInput<'h> {
 }
 
 impl<'h> BlobInput<'h> {
-    /// Notes that scanning this blob (as `path`) produced nothing at all, so a later scan
-    /// with the same rules and settings need not read it.
-    pub fn held_nothing(&self, path: &str, size: u64) {
-        self.cache.learn_clean(self.oid, path, size);
+    /// Notes that scanning this blob (as `path`) produced no finding, only the look-alikes
+    /// `dropped`, so a later scan with the same rules and settings need not read it.
+    pub fn held_nothing(&self, path: &str, size: u64, dropped: &DropCounts) {
+        self.cache.learn_clean(self.oid, path, size, dropped);
     }
 
     /// What the files that commit `commit` (an index into `commits`) changed held before it.
@@ -187,11 +217,14 @@ fn read_blobs<'w>(
                     .first()
                     .map(|o| root.display_relative(&o.path))
                     .unwrap_or_default();
-                if let Some(size) = cache.known_clean(*oid, &shown) {
+                if let Some(known) = cache.known_clean(*oid, &shown) {
                     blobs_scanned.fetch_add(1, Ordering::Relaxed);
-                    blob_bytes.fetch_add(size, Ordering::Relaxed);
+                    blob_bytes.fetch_add(known.size, Ordering::Relaxed);
                     from_cache.fetch_add(1, Ordering::Relaxed);
-                    worker.visit(Event::CachedBlob { bytes: size });
+                    worker.visit(Event::CachedBlob {
+                        bytes: known.size,
+                        dropped: known.dropped(),
+                    });
                     return;
                 }
                 let Some(handle) = handle else {
@@ -270,6 +303,12 @@ fn read_blobs<'w>(
     }
     // Commits and trees that could not be read are named too; the scan went on without them.
     let mut worker = workers();
+    for note in &repo.notes {
+        worker.visit(Event::Problem {
+            path: "history cache".into(),
+            problem: note.clone(),
+        });
+    }
     if let Some(note) = &cache.note {
         worker.visit(Event::Problem {
             path: "history cache".into(),
@@ -406,6 +445,7 @@ pub fn submodules(root: &Root, out: &mut Vec<GitHistory>) -> Result<(), GitError
             range: false,
             scope,
             history,
+            notes: Vec::new(),
         });
         submodules(&nested, out)?;
     }

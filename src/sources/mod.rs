@@ -10,6 +10,7 @@ pub mod git;
 pub mod history;
 pub mod stdin;
 pub mod walk;
+pub mod walk_cache;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -78,10 +79,11 @@ pub enum Event<'a> {
     },
     /// What a history source read of one repository (commits, blobs, what it could not read).
     History(HistorySummary),
-    /// A blob that the history cache knows held nothing, of `bytes` bytes: counted as
-    /// scanned, not read.
+    /// A blob that the history cache knows held no finding, of `bytes` bytes and with the
+    /// look-alikes `dropped` there: counted as scanned, not read.
     CachedBlob {
         bytes: u64,
+        dropped: crate::engine::DropCounts,
     },
     /// Something the summary lists that is not a skipped file (an unusable cache file).
     Problem {
