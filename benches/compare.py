@@ -221,7 +221,8 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="sprawl-compare-"))
 
     # tool -> (command, the report file it writes)
-    mode = ["--history"] if args.history else []
+    # Cold scans: the history cache would make every round after the first a re-scan.
+    mode = ["--history", "--no-cache"] if args.history else []
     tools = {"sprawl": ([sprawl, "scan", *mode, str(tree), "--quiet", "--format", "json", "-o",
                          str(work / "sprawl.json")], work / "sprawl.json")}
     for n in [t for t in args.threads.split(",") if t]:
