@@ -83,9 +83,8 @@ fn generic_gives_way_to_a_specific_rule_that_rejected_the_bytes() {
     assert_eq!(e.find_all(b"password = \"Zq8vR2pLw7xN\"").len(), 1);
 }
 
-#[test]
-fn a_broad_format_gives_way_to_a_provider_rule_that_overlaps_it() {
-    let toml = r#"
+/// A format many providers share (a JWT) and one provider's rule for its JWT-shaped tokens.
+const BROAD_AND_PROVIDER: &str = r#"
 [[rules]]
 id = "demo-jwt"
 name = "Broad"
@@ -103,41 +102,26 @@ kind = "token"
 keywords = ["demo_"]
 pattern = '''demo_(?P<secret>eyJ[A-Za-z0-9_.-]{30,})'''
 "#;
-    let e = engine(toml);
-    let token = "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlcw";
-    let found = e.find_all(format!("key = demo_{token}").as_bytes());
+
+const DEMO_JWT: &str = "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlcw";
+
+#[test]
+fn a_broad_format_gives_way_to_a_provider_rule_that_overlaps_it() {
+    let e = engine(BROAD_AND_PROVIDER);
+    let found = e.find_all(format!("key = demo_{DEMO_JWT}").as_bytes());
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(e.rule_info(found[0].rule).id, "demo-provider");
     // Without the provider's marker the broad rule reports it.
-    let found = e.find_all(format!("key = {token}").as_bytes());
+    let found = e.find_all(format!("key = {DEMO_JWT}").as_bytes());
     assert_eq!(e.rule_info(found[0].rule).id, "demo-jwt");
 }
 
 #[test]
 fn only_generic_rules_give_way_to_a_match_that_was_rejected() {
-    let toml = r#"
-[[rules]]
-id = "demo-jwt"
-name = "Broad"
-provider = "jwt"
-kind = "token"
-broad = true
-keywords = ["eyJ"]
-pattern = '''(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})'''
-
-[[rules]]
-id = "demo-provider"
-name = "Provider"
-provider = "demo"
-kind = "token"
-keywords = ["demo_"]
-pattern = '''demo_(?P<secret>eyJ[A-Za-z0-9_.-]{30,})'''
-allow = ['''^eyJhbGciOiJIUzI1\.''']
-"#;
-    let e = engine(toml);
     // The provider rule rejects its match; the JWT itself is still a JWT.
-    let token = "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlcw";
-    let found = e.find_all(format!("key = demo_{token}").as_bytes());
+    let toml = format!("{BROAD_AND_PROVIDER}allow = ['''^eyJhbGciOiJIUzI1\\.''']\n");
+    let e = engine(&toml);
+    let found = e.find_all(format!("key = demo_{DEMO_JWT}").as_bytes());
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(e.rule_info(found[0].rule).id, "demo-jwt");
 }

@@ -7,6 +7,7 @@ pub mod archive;
 pub mod blob_cache;
 pub mod chunked;
 pub mod git;
+mod git_objects;
 pub mod history;
 pub mod stdin;
 pub mod walk;
