@@ -228,14 +228,21 @@ pub fn read_history(repo: &Repository, scope: &Scope, shown: &str) -> Result<His
         let Some((index, commit)) = read_commit(repo, oid, &mut history) else {
             continue;
         };
-        let Ok(tree) = commit.tree() else {
-            history.unreadable.push(commit.id().to_string());
-            continue;
+        // The whole repository's tree is the commit's: its id is in the commit already, and
+        // the walk reads it raw (a libgit2 tree object here would parse it a second time).
+        let tree = if scope.is_whole() {
+            commit.tree_id()
+        } else {
+            let Ok(tree) = commit.tree() else {
+                history.unreadable.push(commit.id().to_string());
+                continue;
+            };
+            let Some(tree) = scope.subtree(repo, tree) else {
+                continue;
+            };
+            tree.id()
         };
-        let Some(tree) = scope.subtree(repo, tree) else {
-            continue;
-        };
-        if !seen_trees.insert(tree.id()) {
+        if !seen_trees.insert(tree) {
             continue;
         }
         path.clear();
@@ -246,7 +253,7 @@ pub fn read_history(repo: &Repository, scope: &Scope, shown: &str) -> Result<His
             blob_index: &mut blob_index,
             history: &mut history,
         };
-        walk.new_trees(tree.id(), &mut path);
+        walk.new_trees(tree, &mut path);
     }
 
     finish(repo, &mut history);
