@@ -14,8 +14,6 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, BuildError};
-
 /// One keyword occurrence: its start in the input and the keyword's index.
 pub type Hit = (usize, u32);
 
@@ -51,19 +49,16 @@ pub(super) struct Keywords {
     /// the slots of 3-byte keywords follow those of the others.
     slots: Box<[u32]>,
     members: Box<[Member]>,
-    /// Keywords of one or two bytes, with their pattern numbers.
-    short: Option<(AhoCorasick, Vec<u32>)>,
 }
 
 impl Keywords {
-    /// A prefilter over `patterns` (lower case; matched in any ASCII case).
-    pub(super) fn new(patterns: &[Vec<u8>]) -> Result<Keywords, BuildError> {
+    /// A prefilter over `patterns` (lower case; matched in any ASCII case). Rule files
+    /// refuse keywords under three bytes (`MIN_KEYWORD_LEN`), so one here is an error.
+    pub(super) fn new(patterns: &[Vec<u8>]) -> Result<Keywords, String> {
         let common = common_trigrams();
         let mut four = Box::new([0u64; FOUR_SLOTS / 64]);
         let mut three = Box::new([0u64; THREE_SLOTS / 64]);
         let mut members: Vec<(usize, Member)> = Vec::new();
-        let mut short_patterns = Vec::new();
-        let mut short_ids = Vec::new();
         for (id, pattern) in patterns.iter().enumerate() {
             let id = id as u32;
             let offset = rarest_anchor(pattern, &common);
@@ -79,9 +74,8 @@ impl Keywords {
                     FOUR_SLOTS + slot
                 }
                 _ => {
-                    short_patterns.push(pattern.clone());
-                    short_ids.push(id);
-                    continue;
+                    let shown = String::from_utf8_lossy(pattern);
+                    return Err(format!("keyword '{shown}' is shorter than 3 bytes"));
                 }
             };
             let offset = offset as u32;
@@ -95,14 +89,6 @@ impl Keywords {
         for slot in 1..slots.len() {
             slots[slot] += slots[slot - 1];
         }
-        let short = if short_patterns.is_empty() {
-            None
-        } else {
-            let automaton = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&short_patterns)?;
-            Some((automaton, short_ids))
-        };
         Ok(Keywords {
             patterns: patterns
                 .iter()
@@ -112,7 +98,6 @@ impl Keywords {
             three,
             slots,
             members: members.into_iter().map(|(_, member)| member).collect(),
-            short,
         })
     }
 
@@ -136,11 +121,6 @@ impl Keywords {
                 if is_set(three, slot3) {
                     self.confirm(hay, at, FOUR_SLOTS + slot3, out);
                 }
-            }
-        }
-        if let Some((automaton, ids)) = &self.short {
-            for m in automaton.find_overlapping_iter(hay) {
-                out.push((m.start(), ids[m.pattern().as_usize()]));
             }
         }
         // An anchor is not always a keyword's first bytes, so hits come out of order.
@@ -267,8 +247,6 @@ mod tests {
             "ghp_",
             "ken",
             "sk_live_",
-            "_",
-            "ok",
             "$1$",
             "docusign",
         ];
@@ -306,6 +284,11 @@ mod tests {
                 assert_eq!(hits(&patterns, text), naive(&patterns, text), "{edge}");
             }
         }
+    }
+
+    #[test]
+    fn keywords_under_three_bytes_are_refused() {
+        assert!(Keywords::new(&[b"ok".to_vec()]).is_err());
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl Engine {
                 path: "<keywords>".into(),
                 line: 1,
                 column: 1,
-                message: format!("keyword automaton: {e}"),
+                message: format!("keyword prefilter: {e}"),
             })?)
         };
         let reach = set

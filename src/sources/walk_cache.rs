@@ -69,9 +69,7 @@ fn file(folder: &Path, git_dir: &Path, scope: &Scope) -> std::path::PathBuf {
     name.update(repository.to_string_lossy().as_bytes());
     name.update([0]);
     name.update(scope.prefix().as_bytes());
-    let digest = name.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    folder.join(format!("{hex}.walk"))
+    folder.join(format!("{}.walk", blob_cache::hex(&name.finalize()[..16])))
 }
 
 /// The walk saved for `key`, or why there is none to use (`Ok(None)`: none saved yet).
