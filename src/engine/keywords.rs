@@ -5,49 +5,54 @@
 //! them is a table of several megabytes; walking it is bound by one dependent table load
 //! per byte that often misses the cache (~550 MB/s on the benchmark corpus, half of a
 //! scan's time). Instead each keyword is anchored on four of its bytes, the rarest by a
-//! table of the three-byte sequences common in source text (`common-trigrams.txt`), and
+//! table of the four-byte sequences common in source text (`common-quadgrams.txt`), and
 //! every position of the input is tested against a bit filter of 32 KiB, which stays in
 //! the L1 cache, indexed by a hash of the four bytes that start there, folded to lower
-//! case; 3-byte keywords get a small filter of their own. Positions do not depend on each
-//! other, so the processor overlaps their loads. Only a position whose bit is set (one or
-//! two in a hundred on source text) is checked against the keywords anchored there.
+//! case; 3-byte keywords get a filter of their own. Positions do not depend on each other,
+//! so the processor overlaps their loads. Only a position whose bit is set (about one in
+//! a hundred on source text, most of them a keyword's anchor) is checked against the
+//! keywords anchored there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One keyword occurrence: its start in the input and the keyword's index.
 pub type Hit = (usize, u32);
 
-/// Bits of the hash of four bytes; with ~1,400 anchors, ~0.5 % of slots are set.
-const FOUR_BITS: u32 = 18;
-const FOUR_SLOTS: usize = 1 << FOUR_BITS;
-/// Bits of the hash of three bytes, for the few dozen 3-byte keywords.
-const THREE_BITS: u32 = 12;
-const THREE_SLOTS: usize = 1 << THREE_BITS;
+/// Bits of the hash of an anchor's first three bytes: 8,192 buckets of 64 bits, 64 KiB.
+const BUCKET_BITS: u32 = 13;
+const BUCKETS: usize = 1 << BUCKET_BITS;
 
 /// Case folding for the filter: ASCII upper case becomes lower case (a few punctuation bytes
 /// collide too, which the exact check after the filter sorts out).
 const FOLD: u32 = 0x2020_2020;
+/// The bytes of a folded word that a 3-byte keyword covers.
+const THREE_BYTES: u32 = 0x00FF_FFFF;
 
-/// Three-byte sequences of source text, most frequent first (see the file's header).
-const COMMON_TRIGRAMS: &str = include_str!("common-trigrams.txt");
+/// Four-byte sequences of source text, most frequent first (see the file's header).
+const COMMON_QUADGRAMS: &str = include_str!("common-quadgrams.txt");
 
-/// A keyword in a filter slot, and where in it its anchor starts.
+/// A keyword in a bucket: its folded anchor bytes and which of them count (a 3-byte keyword
+/// has no fourth), so that a position whose bytes merely hash alike is turned away without
+/// touching the keyword, and where in the keyword the anchor starts.
 #[derive(Clone, Copy)]
 struct Member {
-    id: u32,
+    anchor: u32,
+    mask: u32,
     offset: u32,
+    id: u32,
 }
 
 pub(super) struct Keywords {
     /// Lower-case keywords, indexed by pattern number.
     patterns: Vec<Box<[u8]>>,
-    /// One bit per slot: the anchor of some keyword of four bytes or more hashes to it.
-    four: Box<[u64; FOUR_SLOTS / 64]>,
-    /// One bit per slot: some 3-byte keyword hashes to it.
-    three: Box<[u64; THREE_SLOTS / 64]>,
-    /// The keywords of slot `s` are `members[slots[s]..slots[s + 1]]`, in pattern order;
-    /// the slots of 3-byte keywords follow those of the others.
-    slots: Box<[u32]>,
+    /// The filter: bucket `hash3(first three bytes)`, bit `fourth byte % 64`. A 3-byte
+    /// keyword sets all 64 bits of its bucket, as any byte may follow it.
+    buckets: Box<[u64; BUCKETS]>,
+    /// Of the bucket hash, chosen for these keywords (`quietest_multiplier`).
+    multiplier: u32,
+    /// The keywords of bucket `b` are `members[starts[b]..starts[b + 1]]`.
+    starts: Box<[u32]>,
+    /// In order of bucket, then pattern.
     members: Box<[Member]>,
 }
 
@@ -55,48 +60,63 @@ impl Keywords {
     /// A prefilter over `patterns` (lower case; matched in any ASCII case). Rule files
     /// refuse keywords under three bytes (`MIN_KEYWORD_LEN`), so one here is an error.
     pub(super) fn new(patterns: &[Vec<u8>]) -> Result<Keywords, String> {
-        let common = common_trigrams();
-        let mut four = Box::new([0u64; FOUR_SLOTS / 64]);
-        let mut three = Box::new([0u64; THREE_SLOTS / 64]);
-        let mut members: Vec<(usize, Member)> = Vec::new();
+        let common = common_quadgrams();
+        let mut members = Vec::with_capacity(patterns.len());
         for (id, pattern) in patterns.iter().enumerate() {
             let id = id as u32;
             let offset = rarest_anchor(pattern, &common);
-            let slot = match (pattern.get(offset..offset + 4), pattern.as_slice()) {
-                (Some(&[a, b, c, d]), _) => {
-                    let slot = hash4(word([a, b, c, d]));
-                    set(&mut four[..], slot);
-                    slot
-                }
-                (_, &[a, b, c]) => {
-                    let slot = hash3(word([a, b, c, 0]));
-                    set(&mut three[..], slot);
-                    FOUR_SLOTS + slot
-                }
-                _ => {
-                    let shown = String::from_utf8_lossy(pattern);
-                    return Err(format!("keyword '{shown}' is shorter than 3 bytes"));
-                }
-            };
-            let offset = offset as u32;
-            members.push((slot, Member { id, offset }));
+            members.push(
+                match (pattern.get(offset..offset + 4), pattern.as_slice()) {
+                    (Some(&[a, b, c, d]), _) => {
+                        let anchor = word([a, b, c, d]);
+                        let (mask, offset) = (u32::MAX, offset as u32);
+                        Member {
+                            anchor,
+                            mask,
+                            offset,
+                            id,
+                        }
+                    }
+                    (_, &[a, b, c]) => {
+                        let anchor = word([a, b, c, 0]) & THREE_BYTES;
+                        let (mask, offset) = (THREE_BYTES, 0);
+                        Member {
+                            anchor,
+                            mask,
+                            offset,
+                            id,
+                        }
+                    }
+                    _ => {
+                        let shown = String::from_utf8_lossy(pattern);
+                        return Err(format!("keyword '{shown}' is shorter than 3 bytes"));
+                    }
+                },
+            );
         }
-        members.sort_unstable_by_key(|&(slot, member)| (slot, member.id));
-        let mut slots = vec![0u32; FOUR_SLOTS + THREE_SLOTS + 1].into_boxed_slice();
-        for &(slot, _) in &members {
-            slots[slot + 1] += 1;
+        let multiplier = quietest_multiplier(&members, &common);
+        let mut buckets = Box::new([0u64; BUCKETS]);
+        fill(&mut buckets, &members, multiplier);
+        let mut members: Vec<(usize, Member)> = members
+            .into_iter()
+            .map(|member| (bucket(member.anchor, multiplier), member))
+            .collect();
+        members.sort_unstable_by_key(|&(bucket, member)| (bucket, member.id));
+        let mut starts = vec![0u32; BUCKETS + 1];
+        for &(bucket, _) in &members {
+            starts[bucket + 1] += 1;
         }
-        for slot in 1..slots.len() {
-            slots[slot] += slots[slot - 1];
+        for bucket in 1..starts.len() {
+            starts[bucket] += starts[bucket - 1];
         }
         Ok(Keywords {
             patterns: patterns
                 .iter()
                 .map(|p| p.clone().into_boxed_slice())
                 .collect(),
-            four,
-            three,
-            slots,
+            buckets,
+            multiplier,
+            starts: starts.into_boxed_slice(),
             members: members.into_iter().map(|(_, member)| member).collect(),
         })
     }
@@ -104,35 +124,58 @@ impl Keywords {
     /// Appends every occurrence of every keyword in `hay` to `out`, sorted by start.
     pub(super) fn find_all(&self, hay: &[u8], out: &mut Vec<Hit>) {
         let first = out.len();
-        let (four, three) = (&self.four[..], &self.three[..]);
-        for (at, bytes) in hay.windows(4).enumerate() {
-            let &[a, b, c, d] = bytes else { continue };
-            let word = word([a, b, c, d]);
-            let (slot4, slot3) = (hash4(word), hash3(word));
-            if is_set(four, slot4) | is_set(three, slot3) {
-                self.confirm(hay, at, slot4, out);
-                self.confirm(hay, at, FOUR_SLOTS + slot3, out);
+        // Four positions per step from one 8-byte load, with one branch for all four: the
+        // filter passes about one position in a hundred, so the branch is nearly always
+        // not taken.
+        let mut at = 0;
+        while let Some(eight) = hay.get(at..at + 8).and_then(|b| b.first_chunk::<8>()) {
+            let folded = u64::from_le_bytes(*eight) | u64::from(FOLD) << 32 | u64::from(FOLD);
+            let mut passed = 0;
+            for k in 0..4 {
+                passed |= self.passes((folded >> (8 * k)) as u32) << k;
             }
+            while passed != 0 {
+                let k = passed.trailing_zeros() as usize;
+                passed &= passed - 1;
+                self.confirm(hay, at + k, (folded >> (8 * k)) as u32, out);
+            }
+            at += 4;
         }
-        // The last three positions have no four bytes; only 3-byte keywords can start there.
-        for at in hay.len().saturating_sub(3)..hay.len() {
-            if let [a, b, c] = hay[at..] {
-                let slot3 = hash3(word([a, b, c, 0]));
-                if is_set(three, slot3) {
-                    self.confirm(hay, at, FOUR_SLOTS + slot3, out);
-                }
+        while at < hay.len() {
+            let mut bytes = [0u8; 4];
+            let rest = &hay[at..];
+            let len = rest.len().min(4);
+            bytes[..len].copy_from_slice(&rest[..len]);
+            // Past the end there is no byte to fold or filter on; only 3-byte keywords can
+            // start at the last three positions, and the exact check ignores the fourth byte.
+            let word = word(bytes);
+            if len < 4 || self.passes(word) != 0 {
+                self.confirm(hay, at, word, out);
             }
+            at += 1;
         }
         // An anchor is not always a keyword's first bytes, so hits come out of order.
         out[first..].sort_unstable();
     }
 
-    /// Records the keywords of `slot` whose anchor is really at `at`. Kept out of line, so
-    /// that the loop that calls it keeps its state in registers.
+    /// 1 when the filter lets the folded bytes of a position through, else 0 (no branch:
+    /// the caller ors the answers for several positions and branches once).
+    #[inline(always)]
+    fn passes(&self, word: u32) -> u32 {
+        (self.buckets[bucket(word, self.multiplier)] >> ((word >> 24) % 64)) as u32 & 1
+    }
+
+    /// Records the keywords whose anchor is really at `at`, given the folded bytes there.
+    /// Kept out of line, so that the loop that calls it keeps its state in registers.
     #[inline(never)]
-    fn confirm(&self, hay: &[u8], at: usize, slot: usize, out: &mut Vec<Hit>) {
-        let members = &self.members[self.slots[slot] as usize..self.slots[slot + 1] as usize];
-        for member in members {
+    fn confirm(&self, hay: &[u8], at: usize, word: u32, out: &mut Vec<Hit>) {
+        let bucket = bucket(word, self.multiplier);
+        let (from, to) = (self.starts[bucket], self.starts[bucket + 1]);
+        let members = self
+            .members
+            .get(from as usize..to as usize)
+            .unwrap_or_default();
+        for member in members.iter().filter(|m| word & m.mask == m.anchor) {
             let Some(start) = at.checked_sub(member.offset as usize) else {
                 continue;
             };
@@ -145,50 +188,34 @@ impl Keywords {
     }
 }
 
-/// Each common three-byte sequence (lower case) with its rank, most frequent 0.
-fn common_trigrams() -> HashMap<[u8; 3], usize> {
-    COMMON_TRIGRAMS
+/// Each common four-byte sequence (lower case) with its rank, most frequent 0.
+fn common_quadgrams() -> HashMap<[u8; 4], usize> {
+    COMMON_QUADGRAMS
         .lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
             let byte = |i: usize| u8::from_str_radix(line.get(i..i + 2)?, 16).ok();
-            Some([byte(0)?, byte(2)?, byte(4)?])
+            Some([byte(0)?, byte(2)?, byte(4)?, byte(6)?])
         })
         .enumerate()
         .map(|(rank, gram)| (gram, rank))
         .collect()
 }
 
-/// Where in `keyword` its anchor starts: the four bytes whose commoner half (of their two
-/// three-byte sequences) is least common by the table, the first such on a tie; 0 for a
-/// keyword of three bytes or fewer. The filter then stops at the keyword's rare part, not
-/// at a prefix that many words share (`docu` of `docusign`).
-fn rarest_anchor(keyword: &[u8], common: &HashMap<[u8; 3], usize>) -> usize {
-    let rarity = |at: usize| -> usize {
-        let Some(&[a, b, c]) = keyword.get(at..at + 3) else {
-            return usize::MAX;
-        };
-        let gram = [a, b, c].map(|byte| byte.to_ascii_lowercase());
-        common.get(&gram).map_or(usize::MAX, |rank| rank + 1)
-    };
+/// Where in `keyword` its anchor starts: the four bytes least common by the table (one
+/// not in it is rarer than any that is), the first such on a tie; 0 for a keyword of three
+/// bytes. The filter then stops at the keyword's rare part, not at a part that ordinary
+/// words share (`onfi` of `iconfinder`, which every `config` holds).
+fn rarest_anchor(keyword: &[u8], common: &HashMap<[u8; 4], usize>) -> usize {
     let mut best = (0, 0);
-    for offset in 0..keyword.len().saturating_sub(3) {
-        let score = rarity(offset).min(rarity(offset + 1));
-        if score > best.0 {
-            best = (score, offset);
+    for (offset, gram) in keyword.windows(4).enumerate() {
+        let gram = [gram[0], gram[1], gram[2], gram[3]].map(|byte| byte.to_ascii_lowercase());
+        let rarity = common.get(&gram).map_or(usize::MAX, |rank| rank + 1);
+        if rarity > best.0 {
+            best = (rarity, offset);
         }
     }
     best.1
-}
-
-fn set(bits: &mut [u64], slot: usize) {
-    bits[slot / 64] |= 1 << (slot % 64);
-}
-
-#[inline(always)]
-fn is_set(bits: &[u64], slot: usize) -> bool {
-    bits.get(slot / 64)
-        .is_some_and(|word| word & (1 << (slot % 64)) != 0)
 }
 
 #[inline(always)]
@@ -196,17 +223,60 @@ fn word(bytes: [u8; 4]) -> u32 {
     u32::from_le_bytes(bytes) | FOLD
 }
 
-/// The slot of four folded bytes (multiplicative hashing: the top bits of the product
-/// depend on every input byte).
+/// The bucket of a position: a hash of its first three folded bytes (multiplicative
+/// hashing: the top bits of the product depend on every input byte).
 #[inline(always)]
-fn hash4(word: u32) -> usize {
-    (word.wrapping_mul(0x9E37_79B1) >> (32 - FOUR_BITS)) as usize
+fn bucket(word: u32, multiplier: u32) -> usize {
+    ((word & THREE_BYTES).wrapping_mul(multiplier) >> (32 - BUCKET_BITS)) as usize
 }
 
-/// The slot of the first three of four folded bytes.
-#[inline(always)]
-fn hash3(word: u32) -> usize {
-    ((word & 0x00FF_FFFF).wrapping_mul(0x85EB_CA6B) >> (32 - THREE_BITS)) as usize
+/// Sets the filter bits of `members`.
+fn fill(buckets: &mut [u64; BUCKETS], members: &[Member], multiplier: u32) {
+    for member in members {
+        buckets[bucket(member.anchor, multiplier)] |= if member.mask == u32::MAX {
+            1 << ((member.anchor >> 24) % 64)
+        } else {
+            u64::MAX
+        };
+    }
+}
+
+/// The hash multiplier, of a fixed few, under which the fewest common sequences of source
+/// text pass the filter without being a keyword's anchor, weighing each by its frequency
+/// (rank r counts 1/(r + 1)). A 3-byte keyword fills a whole bucket, so one common
+/// three-byte sequence hashed beside it lets a position in a few hundred through; which
+/// ones collide depends on the multiplier, and the choice is made once per rule set.
+fn quietest_multiplier(members: &[Member], common: &HashMap<[u8; 4], usize>) -> u32 {
+    let anchors: HashSet<u32> = members.iter().map(|m| m.anchor).collect();
+    let mut ranked: Vec<(usize, u32)> = common
+        .iter()
+        .map(|(&gram, &rank)| (rank, word(gram)))
+        .filter(|&(_, word)| !anchors.contains(&word) && !anchors.contains(&(word & THREE_BYTES)))
+        .collect();
+    // In order of rank, so that the sums, and the choice, are the same on every run.
+    ranked.sort_unstable();
+    let probes: Vec<(u32, f64)> = ranked
+        .into_iter()
+        .map(|(rank, word)| (word, 1.0 / (rank as f64 + 1.0)))
+        .collect();
+    let mut buckets = Box::new([0u64; BUCKETS]);
+    let mut state: u32 = 0x9E37_79B1;
+    let mut best = (f64::MAX, state);
+    for _ in 0..24 {
+        buckets.fill(0);
+        fill(&mut buckets, members, state);
+        let noise: f64 = probes
+            .iter()
+            .filter(|&&(word, _)| buckets[bucket(word, state)] >> ((word >> 24) % 64) & 1 != 0)
+            .map(|&(_, weight)| weight)
+            .sum();
+        if noise < best.0 {
+            best = (noise, state);
+        }
+        // The next odd multiplier (a step of a 32-bit LCG).
+        state = state.wrapping_mul(0x0019_660D).wrapping_add(0x3C6E_F35F) | 1;
+    }
+    best.1
 }
 
 #[cfg(test)]
@@ -299,9 +369,9 @@ mod tests {
 
     #[test]
     fn anchors_avoid_common_prefixes() {
-        let common = common_trigrams();
-        assert!(common.len() > 1000, "the table parses");
-        // `doc` starts thousands of words; `usi` or `sig` far fewer.
-        assert_ne!(rarest_anchor(b"docusign", &common), 0);
+        let common = common_quadgrams();
+        assert!(common.len() > 10_000, "the table parses");
+        // `conf` and `onfi` are in every `config`; `nfin` is rare.
+        assert_eq!(rarest_anchor(b"iconfinder", &common), 3);
     }
 }
