@@ -54,6 +54,8 @@ pub(super) struct Keywords {
     starts: Box<[u32]>,
     /// In order of bucket, then pattern.
     members: Box<[Member]>,
+    /// Whether the processor has AVX2, for `find_avx2`.
+    avx2: bool,
 }
 
 impl Keywords {
@@ -118,16 +120,22 @@ impl Keywords {
             multiplier,
             starts: starts.into_boxed_slice(),
             members: members.into_iter().map(|(_, member)| member).collect(),
+            avx2: avx2(),
         })
     }
 
     /// Appends every occurrence of every keyword in `hay` to `out`, sorted by start.
     pub(super) fn find_all(&self, hay: &[u8], out: &mut Vec<Hit>) {
         let first = out.len();
+        let mut at = 0;
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the processor has AVX2 (see `new`).
+            at = unsafe { self.find_avx2(hay, out) };
+        }
         // Four positions per step from one 8-byte load, with one branch for all four: the
         // filter passes about one position in a hundred, so the branch is nearly always
         // not taken.
-        let mut at = 0;
         while let Some(eight) = hay.get(at..at + 8).and_then(|b| b.first_chunk::<8>()) {
             let folded = u64::from_le_bytes(*eight) | u64::from(FOLD) << 32 | u64::from(FOLD);
             let mut passed = 0;
@@ -156,6 +164,73 @@ impl Keywords {
         }
         // An anchor is not always a keyword's first bytes, so hits come out of order.
         out[first..].sort_unstable();
+    }
+
+    /// The filter on eight positions at a time: their words by one shuffle of sixteen
+    /// bytes, the eight hashes by one multiply, the eight bits by one gather from the
+    /// bucket table (seen as 32-bit halves). Returns where it stopped (the last positions,
+    /// whose sixteen bytes would run past the end, are left to the caller). The scalar loop
+    /// spends about three cycles on a position; this, under one.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn find_avx2(&self, hay: &[u8], out: &mut Vec<Hit>) -> usize {
+        use std::arch::x86_64::{
+            __m128i, _mm_loadu_si128, _mm256_add_epi32, _mm256_and_si256,
+            _mm256_broadcastsi128_si256, _mm256_castsi256_ps, _mm256_i32gather_epi32,
+            _mm256_movemask_ps, _mm256_mullo_epi32, _mm256_or_si256, _mm256_set1_epi32,
+            _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_slli_epi32, _mm256_sllv_epi32,
+            _mm256_srli_epi32, _mm256_sub_epi32,
+        };
+        const HASH_SHIFT: i32 = 32 - BUCKET_BITS as i32;
+        // Lane k (of eight) holds the bytes k..k + 4; each 128-bit half shuffles its own copy.
+        #[rustfmt::skip]
+        let spread = _mm256_setr_epi8(
+            0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6,
+            4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
+        );
+        let splat = |value: u32| _mm256_set1_epi32(value as i32);
+        let (fold, three, multiplier) = (splat(FOLD), splat(THREE_BYTES), splat(self.multiplier));
+        let (low6, low5) = (splat(63), splat(31));
+        let halves = self.buckets.as_ptr().cast::<i32>();
+        // Eight positions' filter bits, from the sixteen bytes at `from`.
+        let filter = |sixteen: &[u8]| -> u32 {
+            let Some(sixteen) = sixteen.first_chunk::<16>() else {
+                return 0;
+            };
+            // SAFETY: `sixteen` is 16 readable bytes; the load needs no alignment.
+            let bytes = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>()) };
+            let spread = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(bytes), spread);
+            let words = _mm256_or_si256(spread, fold);
+            let product = _mm256_mullo_epi32(_mm256_and_si256(words, three), multiplier);
+            let bucket = _mm256_srli_epi32::<HASH_SHIFT>(product);
+            let bit = _mm256_and_si256(_mm256_srli_epi32::<24>(words), low6);
+            let half =
+                _mm256_add_epi32(_mm256_slli_epi32::<1>(bucket), _mm256_srli_epi32::<5>(bit));
+            // SAFETY: `half` < 2 * BUCKETS: the bucket is a hash shifted down to
+            // BUCKET_BITS bits, and bit / 32 is 0 or 1; `halves` has 2 * BUCKETS entries.
+            let gathered = unsafe { _mm256_i32gather_epi32::<4>(halves, half) };
+            // The wanted bit to the sign, which movemask collects.
+            let to_sign = _mm256_sub_epi32(low5, _mm256_and_si256(bit, low5));
+            let signs = _mm256_castsi256_ps(_mm256_sllv_epi32(gathered, to_sign));
+            _mm256_movemask_ps(signs) as u32
+        };
+        let mut at = 0;
+        // Thirty-two positions per branch: four gathers in flight at once.
+        while let Some(chunk) = hay.get(at..at + 40) {
+            let mut passed = filter(&chunk[..16])
+                | filter(&chunk[8..24]) << 8
+                | filter(&chunk[16..32]) << 16
+                | filter(&chunk[24..40]) << 24;
+            while passed != 0 {
+                let k = passed.trailing_zeros() as usize;
+                passed &= passed - 1;
+                if let Some(&[a, b, c, d]) = chunk.get(k..k + 4) {
+                    self.confirm(hay, at + k, word([a, b, c, d]), out);
+                }
+            }
+            at += 32;
+        }
+        at
     }
 
     /// 1 when the filter lets the folded bytes of a position through, else 0 (no branch:
@@ -223,6 +298,16 @@ fn word(bytes: [u8; 4]) -> u32 {
     u32::from_le_bytes(bytes) | FOLD
 }
 
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> bool {
+    is_x86_feature_detected!("avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2() -> bool {
+    false
+}
+
 /// The bucket of a position: a hash of its first three folded bytes (multiplicative
 /// hashing: the top bits of the product depend on every input byte).
 #[inline(always)]
@@ -283,11 +368,16 @@ fn quietest_multiplier(members: &[Member], common: &HashMap<[u8; 4], usize>) -> 
 mod tests {
     use super::*;
 
+    /// Every hit, checked to be the same with and without the AVX2 loop.
     fn hits(patterns: &[&str], hay: &[u8]) -> Vec<Hit> {
         let patterns: Vec<Vec<u8>> = patterns.iter().map(|p| p.as_bytes().to_vec()).collect();
-        let keywords = Keywords::new(&patterns).unwrap();
+        let mut keywords = Keywords::new(&patterns).unwrap();
         let mut out = Vec::new();
         keywords.find_all(hay, &mut out);
+        keywords.avx2 = false;
+        let mut scalar = Vec::new();
+        keywords.find_all(hay, &mut scalar);
+        assert_eq!(out, scalar, "the AVX2 and scalar loops agree");
         out
     }
 
