@@ -208,11 +208,17 @@ fn read_blobs<'w>(
         Some(settings) => BlobCache::open(&settings.folder, &repo.git_dir, settings.key),
         None => BlobCache::off(),
     };
+    // The versions of one file, side by side: git stores each as a delta of another, and
+    // libgit2 keeps recently inflated bases, so reading them together inflates each base
+    // once instead of once per version (the blobs come in order of first appearance, where
+    // a file's versions lie far apart).
+    let mut by_path: Vec<&(Oid, Vec<git::BlobOrigin>)> = history.blobs.iter().collect();
+    by_path.sort_by_key(|(_, origins)| origins.first().map(|o| o.path.as_str()));
     let scan = || {
         use rayon::prelude::*;
-        history.blobs.par_iter().for_each_init(
+        by_path.par_iter().for_each_init(
             || (Repository::open(&repo.git_dir).ok(), workers()),
-            |(handle, worker), (oid, origins)| {
+            |(handle, worker), &(oid, origins)| {
                 let shown = origins
                     .first()
                     .map(|o| root.display_relative(&o.path))
