@@ -297,8 +297,13 @@ impl Finding {
                 self.lifecycle.push_match_id(id);
             }
         }
-        for (name, value) in other.identifiers {
-            self.identifiers.entry(name).or_insert(value);
+        // The identifiers of one sighting, kept together (a host with its own user name):
+        // the smallest set of those seen, so that the report does not depend on the order in
+        // which the workers met the sightings.
+        let other_identifiers_win = !other.identifiers.is_empty()
+            && (self.identifiers.is_empty() || other.identifiers < self.identifiers);
+        if other_identifiers_win {
+            self.identifiers = other.identifiers;
         }
         self.locations.extend(other.locations);
         self.in_worktree = match (self.in_worktree, other.in_worktree) {
@@ -388,9 +393,16 @@ mod tests {
             description: String::new(),
         });
         let secret = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
-        let bare = Finding::for_test(rule.clone(), secret, "manifest.json");
+        let mut bare = Finding::for_test(rule.clone(), secret, "manifest.json");
         let mut paired = Finding::for_test(rule, secret, "credentials");
         paired.key_id = Some("AKIAV5UCDRD6PM6HU2ZX".to_string());
+        // Each sighting's identifiers stay together, whichever was met first.
+        let identify = |finding: &mut Finding, user: &str, host: &str| {
+            finding.identifiers.insert("username".into(), user.into());
+            finding.identifiers.insert("host".into(), host.into());
+        };
+        identify(&mut bare, "user", "redis.example.com");
+        identify(&mut paired, "dlpuser", "ftp.example.com");
         paired
             .lifecycle
             .facts
@@ -400,13 +412,17 @@ mod tests {
             set.add(first.clone());
             set.add(second.clone());
             let found = set.into_sorted();
-            (found[0].key_id.clone(), found[0].lifecycle.facts.clone())
+            let finding = &found[0];
+            let facts = finding.lifecycle.facts.clone();
+            (finding.key_id.clone(), facts, finding.identifiers.clone())
         };
         assert_eq!(merged(&bare, &paired), merged(&paired, &bare));
         assert_eq!(
             merged(&bare, &paired).0.as_deref(),
             Some("AKIAV5UCDRD6PM6HU2ZX")
         );
+        assert_eq!(merged(&bare, &paired).2["username"], "dlpuser");
+        assert_eq!(merged(&bare, &paired).2["host"], "ftp.example.com");
     }
 
     #[test]

@@ -143,22 +143,31 @@ fn date_findings(findings: &mut FindingSet, histories: &[&GitHistory], now: i64)
                 per_repo.entry(r).or_default().push(i);
             }
         }
-        let (mut first, mut last): (Option<&CommitInfo>, Option<&CommitInfo>) = (None, None);
-        for (r, origins) in &per_repo {
-            let history = &histories[*r].history;
-            for i in git::introducers(&history.commits, origins) {
+        // Commits of the same second are told apart by repository and topological order, so
+        // the answer does not depend on the order in which the workers met the locations.
+        type Ranked<'c> = ((i64, usize, usize), &'c CommitInfo);
+        let (mut first, mut last): (Option<Ranked<'_>>, Option<Ranked<'_>>) = (None, None);
+        for (&r, origins) in &per_repo {
+            let history = &histories[r].history;
+            let ranked = |i: usize| {
                 let c = &history.commits[i];
-                if first.is_none_or(|f| c.time < f.time) {
-                    first = Some(c);
+                ((c.time, r, i), c)
+            };
+            for candidate in git::introducers(&history.commits, origins)
+                .into_iter()
+                .map(ranked)
+            {
+                if first.is_none_or(|(key, _)| candidate.0 < key) {
+                    first = Some(candidate);
                 }
             }
-            for &i in origins {
-                let c = &history.commits[i];
-                if last.is_none_or(|l| c.time > l.time) {
-                    last = Some(c);
+            for candidate in origins.iter().map(|&i| ranked(i)) {
+                if last.is_none_or(|(key, _)| candidate.0 > key) {
+                    last = Some(candidate);
                 }
             }
         }
+        let (first, last) = (first.map(|(_, c)| c), last.map(|(_, c)| c));
         finding.first_seen = first.map(seen);
         finding.last_seen = last.map(seen);
         finding.age_days = first.map(|c| (now - c.time).max(0) / 86_400);
