@@ -4,6 +4,7 @@
 //! holding each scanned folder, checked-out submodules), and the parallel reading of their
 //! blobs, each handed to a worker with its [`Origin`].
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -208,12 +209,19 @@ fn read_blobs<'w>(
         Some(settings) => BlobCache::open(&settings.folder, &repo.git_dir, settings.key),
         None => BlobCache::off(),
     };
-    // The versions of one file, side by side: git stores each as a delta of another, and
-    // libgit2 keeps recently inflated bases, so reading them together inflates each base
-    // once instead of once per version (the blobs come in order of first appearance, where
-    // a file's versions lie far apart).
+    // The versions of one file side by side, newest first: git stores each version as a
+    // delta of another (older ones of newer ones, mostly), and libgit2 keeps recently
+    // inflated bases, so reading them together inflates each base once instead of once per
+    // version (the blobs come in order of first appearance, where a file's versions lie
+    // far apart).
     let mut by_path: Vec<&(Oid, Vec<git::BlobOrigin>)> = history.blobs.iter().collect();
-    by_path.sort_by_key(|(_, origins)| origins.first().map(|o| o.path.as_str()));
+    by_path.sort_by_key(|(_, origins)| {
+        let first = origins.first();
+        (
+            first.map(|o| o.path.as_str()),
+            Reverse(first.map(|o| o.commit)),
+        )
+    });
     let scan = || {
         use rayon::prelude::*;
         by_path.par_iter().for_each_init(
