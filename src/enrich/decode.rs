@@ -366,29 +366,19 @@ fn chunk_classes(chunk: &[u8; 16]) -> u8 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 fn chunk_classes_sse2(chunk: &[u8; 16]) -> u8 {
-    use std::arch::x86_64::{
-        _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    use std::arch::x86_64::_mm_movemask_epi8;
+    let x = sse2::load(chunk);
+    let (std, url) = sse2::std_and_url(x);
+    let class = |lanes, class: u8| {
+        if _mm_movemask_epi8(lanes) != 0 {
+            class
+        } else {
+            0
+        }
     };
-    let splat = |b: u8| _mm_set1_epi8(b as i8);
-    let (low, high) = chunk.split_at(8);
-    let word = |eight: &[u8]| i64::from_le_bytes(eight.try_into().unwrap_or_default());
-    let x = _mm_set_epi64x(word(high), word(low));
-    let within = |from: u8, to: u8| {
-        _mm_and_si128(
-            _mm_cmpgt_epi8(x, splat(from - 1)),
-            _mm_cmplt_epi8(x, splat(to + 1)),
-        )
-    };
-    let class = |v, class: u8| if _mm_movemask_epi8(v) != 0 { class } else { 0 };
-    let std = _mm_cmpeq_epi8(_mm_and_si128(x, splat(0xFB)), splat(b'+'));
-    let url = _mm_or_si128(
-        _mm_cmpeq_epi8(x, splat(b'-')),
-        _mm_cmpeq_epi8(x, splat(b'_')),
-    );
-    class(within(b'a', b'z'), LOWER)
-        | class(within(b'A', b'Z'), UPPER)
-        | class(within(b'0', b'9'), DIGIT)
+    class(sse2::within(x, b'a', b'z'), LOWER)
+        | class(sse2::within(x, b'A', b'Z'), UPPER)
+        | class(sse2::within(x, b'0', b'9'), DIGIT)
         | class(std, STD)
         | class(url, URL)
 }
@@ -422,39 +412,69 @@ fn block_mask(block: &[u8; 64]) -> u64 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 fn block_mask_sse2(block: &[u8; 64]) -> u64 {
-    use std::arch::x86_64::{
-        _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
-    };
-    let splat = |b: u8| _mm_set1_epi8(b as i8);
+    use std::arch::x86_64::{_mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
     let mut mask = 0;
     for (k, sixteen) in block.chunks_exact(16).enumerate() {
-        let (low, high) = sixteen.split_at(8);
-        let word = |eight: &[u8]| i64::from_le_bytes(eight.try_into().unwrap_or_default());
-        let x = _mm_set_epi64x(word(high), word(low));
-        // Signed compares: bytes from 0x80 up are negative and fall outside every range.
-        let folded = _mm_or_si128(x, splat(0x20));
-        let letter = _mm_and_si128(
-            _mm_cmpgt_epi8(folded, splat(b'a' - 1)),
-            _mm_cmplt_epi8(folded, splat(b'z' + 1)),
-        );
-        let digit = _mm_and_si128(
-            _mm_cmpgt_epi8(x, splat(b'0' - 1)),
-            _mm_cmplt_epi8(x, splat(b'9' + 1)),
-        );
-        // 0x2B '+' and 0x2F '/' differ in one bit.
-        let plus_slash = _mm_cmpeq_epi8(_mm_and_si128(x, splat(0xFB)), splat(b'+'));
-        let dash_underscore = _mm_or_si128(
-            _mm_cmpeq_epi8(x, splat(b'-')),
-            _mm_cmpeq_epi8(x, splat(b'_')),
-        );
-        let in_set = _mm_or_si128(
-            _mm_or_si128(letter, digit),
-            _mm_or_si128(plus_slash, dash_underscore),
-        );
+        let Some(sixteen) = sixteen.first_chunk::<16>() else {
+            continue;
+        };
+        let x = sse2::load(sixteen);
+        // Either case at once: ASCII letters differ from their capitals in bit 0x20.
+        let letter = sse2::within(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', b'z');
+        let digit = sse2::within(x, b'0', b'9');
+        let (std, url) = sse2::std_and_url(x);
+        let in_set = _mm_or_si128(_mm_or_si128(letter, digit), _mm_or_si128(std, url));
         mask |= u64::from(_mm_movemask_epi8(in_set) as u16) << (16 * k);
     }
     mask
+}
+
+/// The SSE2 pieces the alphabet masks and the run classes share.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_or_si128,
+        _mm_set_epi64x, _mm_set1_epi8,
+    };
+
+    fn splat(byte: u8) -> __m128i {
+        // SAFETY: SSE2 is part of the x86_64 baseline (see `block_mask`).
+        unsafe { _mm_set1_epi8(byte as i8) }
+    }
+
+    /// Sixteen bytes as one vector.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn load(sixteen: &[u8; 16]) -> __m128i {
+        let (low, high) = sixteen.split_at(8);
+        let word = |eight: &[u8]| i64::from_le_bytes(eight.try_into().unwrap_or_default());
+        _mm_set_epi64x(word(high), word(low))
+    }
+
+    /// The lanes holding a byte from `from` to `to`. Signed compares: bytes from 0x80 up
+    /// are negative and fall outside every range.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn within(x: __m128i, from: u8, to: u8) -> __m128i {
+        _mm_and_si128(
+            _mm_cmpgt_epi8(x, splat(from - 1)),
+            _mm_cmplt_epi8(x, splat(to + 1)),
+        )
+    }
+
+    /// The lanes holding `+` or `/` (the standard alphabet's), and `-` or `_` (the
+    /// URL-safe one's).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn std_and_url(x: __m128i) -> (__m128i, __m128i) {
+        // 0x2B '+' and 0x2F '/' differ in one bit.
+        let std = _mm_cmpeq_epi8(_mm_and_si128(x, splat(0xFB)), splat(b'+'));
+        let url = _mm_or_si128(
+            _mm_cmpeq_epi8(x, splat(b'-')),
+            _mm_cmpeq_epi8(x, splat(b'_')),
+        );
+        (std, url)
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
