@@ -437,9 +437,10 @@ mod sse2 {
         _mm_set_epi64x, _mm_set1_epi8,
     };
 
+    #[inline]
+    #[target_feature(enable = "sse2")]
     fn splat(byte: u8) -> __m128i {
-        // SAFETY: SSE2 is part of the x86_64 baseline (see `block_mask`).
-        unsafe { _mm_set1_epi8(byte as i8) }
+        _mm_set1_epi8(byte as i8)
     }
 
     /// Sixteen bytes as one vector.
