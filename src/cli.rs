@@ -47,6 +47,9 @@ pub enum Command {
     /// The cache that lets a history re-scan read only blobs it has not seen.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Ask a provider whether one credential, read from standard input, is live (after a
+    /// rotation, without a re-scan).
+    Validate(ValidateCommandArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +58,34 @@ pub enum CacheCommand {
     Clear,
     /// Print the cache folder.
     Path,
+}
+
+/// `sprawl validate`: one secret from standard input, checked now.
+#[derive(Debug, Args)]
+pub struct ValidateCommandArgs {
+    /// The rule whose check to run (see `sprawl rules list`); the secret is read from
+    /// standard input, never from an argument (arguments land in shell history).
+    #[arg(long, value_name = "RULE_ID")]
+    pub rule: String,
+    /// The key id the check needs besides the secret (an AWS access key id).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Another value the check needs besides the secret (repeatable): `client_email=...`.
+    #[arg(long = "identifier", value_name = "NAME=VALUE", value_parser = parse_identifier)]
+    pub identifiers: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub validation: ValidateArgs,
+}
+
+fn parse_identifier(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))
 }
 
 /// `sprawl explain`: why something was, or was not, reported.
@@ -112,7 +143,7 @@ pub enum InventoryCommand {
     },
     /// Scan PATH and write a starter inventory with one entry per credential found; re-run
     /// to add entries for new credentials (existing entries and edits are kept).
-    Init(RecordArgs),
+    Init(Box<RecordArgs>),
 }
 
 /// A scan whose findings are recorded in a file (`inventory init`, `baseline create`).
@@ -143,6 +174,10 @@ pub struct RecordArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Ask providers who each credential is (`--validate`): inventory init suggests the
+    /// identity a provider reports as the owner.
+    #[command(flatten)]
+    pub validation: ValidateArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +258,35 @@ pub struct ScanArgs {
     pub reading: ReadArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub validation: ValidateArgs,
+}
+
+/// Asking providers whether credentials are live. Off unless asked: without `--validate`
+/// sprawl opens no network connection.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Validation (network)")]
+pub struct ValidateArgs {
+    /// Ask each credential's provider (once per distinct credential) whether it still
+    /// authenticates, and who it is, what it may do and when it expires. Sends the secret
+    /// to the provider's API over HTTPS.
+    #[arg(long)]
+    pub validate: bool,
+    /// The API base of a provider's checks, for GitHub Enterprise Server, self-managed
+    /// GitLab, Vault or a proxy: `github=https://ghe.acme.io/api/v3` (repeatable; plain
+    /// http only to a loopback address).
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint)]
+    pub validate_endpoint: Vec<(String, String)>,
+    /// The most one provider request may take, in seconds [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub validate_timeout: Option<u64>,
+    /// The most all provider requests may take together, in seconds [default: 300].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub validate_budget: Option<u64>,
+}
+
+fn parse_endpoint(text: &str) -> Result<(String, String), String> {
+    crate::validate::parse_endpoint(text)
 }
 
 /// What a scan reads besides the files under its paths: history, a range, staged changes.

@@ -34,6 +34,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
+    /// The provider accepts it (with `--validate`).
+    Live,
     Orphaned,
     LongLived,
     Expired,
@@ -51,6 +53,7 @@ impl FailOn {
         match self {
             FailOn::Any => true,
             FailOn::None => false,
+            FailOn::Live => has(Status::Live),
             FailOn::Orphaned => has(Status::Orphaned),
             FailOn::LongLived => has(Status::LongLived),
             FailOn::Expired => has(Status::Expired),
@@ -92,6 +95,7 @@ struct RawConfig {
     archives: Option<Spanned<bool>>,
     max_archive_size: Option<Spanned<SizeValue>>,
     report_generic_in_tests: Option<Spanned<bool>>,
+    validate_endpoints: Option<Spanned<std::collections::BTreeMap<String, String>>>,
     #[serde(default)]
     allow: Vec<Spanned<RawAllow>>,
 }
@@ -191,6 +195,8 @@ pub struct Config {
     pub archives: Option<Setting<bool>>,
     pub max_archive_size: Option<Setting<u64>>,
     pub report_generic_in_tests: Option<Setting<bool>>,
+    /// `validate_endpoints = { github = "https://ghe.acme.io/api/v3" }`
+    pub validate_endpoints: Option<Setting<std::collections::BTreeMap<String, String>>>,
     pub allows: Vec<Allow>,
 }
 
@@ -251,6 +257,19 @@ impl Config {
                 "max_age_days must be at least 1".into(),
             ));
         }
+        let validate_endpoints = match raw.validate_endpoints {
+            Some(endpoints) => {
+                let start = endpoints.span().start;
+                let mut checked = std::collections::BTreeMap::new();
+                for (name, url) in endpoints.into_inner() {
+                    let (name, url) = crate::validate::parse_endpoint(&format!("{name}={url}"))
+                        .map_err(|m| invalid(start, format!("validate_endpoints: {m}")))?;
+                    checked.insert(name, url);
+                }
+                Some(Setting::at(&at, start, checked))
+            }
+            None => None,
+        };
         let mut allows = Vec::new();
         for entry in raw.allow {
             let start = entry.span().start;
@@ -292,6 +311,7 @@ impl Config {
                 let start = r.span().start;
                 Setting::at(&at, start, r.into_inner())
             }),
+            validate_endpoints,
             allows,
         })
     }
@@ -323,6 +343,8 @@ pub struct Effective {
     /// Count generic findings (passwords and tokens found by key name) in test paths,
     /// instead of setting them aside as test data.
     pub report_generic_in_tests: Setting<bool>,
+    /// API bases for `--validate`, by endpoint name: the file's, then the command line's.
+    pub validate_endpoints: Vec<Setting<(String, String)>>,
     pub allows: Vec<Allow>,
 }
 
@@ -338,6 +360,7 @@ pub struct CommandLine {
     /// `Some(false)` with `--no-archives`.
     pub archives: Option<bool>,
     pub max_archive_size: Option<u64>,
+    pub validate_endpoints: Vec<(String, String)>,
 }
 
 impl Effective {
@@ -394,6 +417,13 @@ impl Effective {
                 defaults.max_archive_size,
             ),
             report_generic_in_tests: pick(None, config.report_generic_in_tests, false),
+            validate_endpoints: listed(
+                config.validate_endpoints.map(|s| Setting {
+                    value: s.value.into_iter().collect(),
+                    source: s.source,
+                }),
+                cli.validate_endpoints,
+            ),
             allows: config.allows,
         }
     }
@@ -466,6 +496,12 @@ impl fmt::Display for Effective {
             quoted(&p.display().to_string())
         })?;
         list_line(f, "disable_rules", &self.disabled_rules, |d| quoted(d))?;
+        list_line(
+            f,
+            "validate_endpoints",
+            &self.validate_endpoints,
+            |(n, u)| format!("{n} = {}", quoted(u)),
+        )?;
         let inventory = self
             .inventory
             .value

@@ -144,6 +144,8 @@ pub struct Finding {
     pub lifecycle: Lifecycle,
     /// Whose it is and whether it outlives policy, against the inventory.
     pub assessment: Assessment,
+    /// What its provider said under `--validate`.
+    pub validation: Option<crate::validate::Validation>,
 }
 
 #[cfg(test)]
@@ -176,6 +178,7 @@ impl Finding {
             age_days: None,
             lifecycle: Lifecycle::default(),
             assessment: Assessment::default(),
+            validation: None,
         }
     }
 }
@@ -214,6 +217,8 @@ pub struct Suppressed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// Its provider accepts it (`--validate`).
+    Live,
     /// No owner answers for it: no entry, no owner, or an owner who is not active.
     Orphaned,
     /// Several inventory entries claim it equally.
@@ -229,6 +234,7 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Live => "live",
             Status::Orphaned => "orphaned",
             Status::AmbiguousOwner => "ambiguous-owner",
             Status::Expired => "expired",
@@ -391,6 +397,7 @@ mod tests {
             weak_values: false,
             order: 0,
             description: String::new(),
+            check: None,
         });
         let secret = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
         let mut bare = Finding::for_test(rule.clone(), secret, "manifest.json");

@@ -24,3 +24,4 @@ pub mod run;
 pub mod scrub;
 pub mod sources;
 pub mod suppress;
+pub mod validate;

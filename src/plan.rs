@@ -81,6 +81,7 @@ pub struct Asked {
     pub rules: RuleArgs,
     pub reading: ReadArgs,
     pub policy: PolicyArgs,
+    pub validation: crate::cli::ValidateArgs,
     /// Record every candidate and its verdict (`sprawl explain`).
     pub explain: bool,
 }
@@ -188,6 +189,8 @@ pub struct Plan {
     pub settings: Effective,
     pub inventory: Option<Inventory>,
     pub baseline: Option<Baseline>,
+    /// `--validate`: how providers are asked; `None` opens no connection.
+    pub validation: Option<crate::validate::Settings>,
     respect_ignore_files: bool,
     follow_links: bool,
     threads: usize,
@@ -254,6 +257,10 @@ impl Plan {
                 .unwrap_or(1)
         });
         let rules = rule_selection(&asked.rules, &settings);
+        let validation = asked.validation.validate.then(|| {
+            let endpoints = settings.validate_endpoints.iter().map(|s| s.value.clone());
+            validation_settings(&asked.validation, endpoints, asked.sources.no_cache)
+        });
         Ok(Plan {
             mode,
             format: output.format,
@@ -270,6 +277,7 @@ impl Plan {
             settings,
             inventory,
             baseline,
+            validation,
             respect_ignore_files: !asked.reading.no_ignore,
             follow_links: asked.reading.follow,
             threads,
@@ -424,6 +432,7 @@ fn settings(asked: &Asked, targets: &Targets) -> Result<Effective, PlanError> {
             fail_on: policy.fail_on.clone(),
             archives: reading.no_archives.then_some(false),
             max_archive_size: reading.max_archive_size,
+            validate_endpoints: asked.validation.validate_endpoint.clone(),
         },
         config,
         Defaults {
@@ -433,6 +442,26 @@ fn settings(asked: &Asked, targets: &Targets) -> Result<Effective, PlanError> {
             inventory: found,
         },
     ))
+}
+
+/// How `--validate` runs: endpoints from the configuration, then the command line (a later
+/// one for the same name wins), and the results cache unless `--no-cache`.
+pub fn validation_settings(
+    asked: &crate::cli::ValidateArgs,
+    endpoints: impl IntoIterator<Item = (String, String)>,
+    no_cache: bool,
+) -> crate::validate::Settings {
+    let defaults = crate::validate::Settings::default();
+    crate::validate::Settings {
+        endpoints: endpoints.into_iter().collect(),
+        timeout: asked
+            .validate_timeout
+            .map_or(defaults.timeout, std::time::Duration::from_secs),
+        budget: asked
+            .validate_budget
+            .map_or(defaults.budget, std::time::Duration::from_secs),
+        cache: if no_cache { None } else { blob_cache::folder() },
+    }
 }
 
 /// The command line's rule selection plus the configuration's rule files and disabled rules.

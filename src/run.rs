@@ -136,6 +136,9 @@ pub struct Summary {
     /// placeholder), by the check's family; `sprawl explain` shows each one.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped: DropCounts,
+    /// `--validate`: distinct credentials by what their provider said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::validate::Counts>,
 }
 
 impl Summary {

@@ -10,6 +10,7 @@ mod inventory;
 mod output;
 mod rules;
 mod scan;
+mod validate;
 
 use std::fs;
 use std::io;
@@ -43,11 +44,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::Example { id, rules }) => rules::example(&id, &rules),
         Command::Hook(HookCommand::Install { path, force }) => hook::install(&path, force),
         Command::Inventory(InventoryCommand::Check { file, now }) => inventory::check(&file, now),
-        Command::Inventory(InventoryCommand::Init(args)) => inventory::init(args),
+        Command::Inventory(InventoryCommand::Init(args)) => inventory::init(*args),
         Command::Baseline(BaselineCommand::Create(args)) => baseline::create(args),
         Command::Config(ConfigCommand::Show { path, config }) => config::show(&path, config),
         Command::Explain(args) => explain::explain(args),
         Command::Cache(command) => cache(command),
+        Command::Validate(args) => validate::validate(args),
     }
 }
 
@@ -122,6 +124,7 @@ fn record_scan(args: &RecordArgs) -> Result<(Plan, Run)> {
             fail_on: vec![FailOn::None],
             ..PolicyArgs::default()
         },
+        validation: args.validation.clone(),
         explain: false,
     })?;
     let set = load_rules(&plan.rules)?;

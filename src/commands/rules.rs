@@ -24,6 +24,10 @@ pub fn list(args: &RuleArgs, format: ListFormat) -> Result<u8> {
                         "id": r.id(), "name": r.name, "provider": r.provider, "kind": r.kind,
                         "keywords": r.keywords, "origin": r.origin.to_string(),
                         "description": r.description,
+                        "check": r.resolved_check.as_ref().map(|c| serde_json::json!({
+                            "name": c.name, "endpoint": c.endpoint(),
+                            "request": format!("{} {}{}", c.spec.method.as_str(), c.spec.base, c.spec.path),
+                        })),
                     })
                 })
                 .collect();
@@ -42,7 +46,12 @@ pub fn list(args: &RuleArgs, format: ListFormat) -> Result<u8> {
                     r.name
                 )?;
             }
-            writeln!(out, "{} rules", set.rules.len())?;
+            let checked = set.rules.iter().filter(|r| r.check.is_some()).count();
+            writeln!(
+                out,
+                "{} rules ({checked} with a provider check for --validate)",
+                set.rules.len()
+            )?;
         }
     }
     Ok(EXIT_CLEAN)

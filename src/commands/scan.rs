@@ -24,6 +24,7 @@ pub fn scan(args: ScanArgs) -> Result<u8> {
         rules: args.rules,
         reading: args.reading,
         policy: args.policy,
+        validation: args.validation,
         explain: false,
     })?;
     let set = load_rules(&plan.rules)?;
@@ -51,7 +52,8 @@ fn scan_into(
     started: Instant,
 ) -> Result<u8> {
     // History findings are dated only once every blob is read: they are written at the end.
-    let streaming = plan.format == Format::Jsonl && !plan.mode.reads_history();
+    let streaming =
+        plan.format == Format::Jsonl && !plan.mode.reads_history() && plan.validation.is_none();
     let run = pipeline::run(
         plan,
         engine,

@@ -227,6 +227,7 @@ pub(super) fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, Rule
             weak_values: rule.weak_values,
             order,
             description: rule.description.clone().unwrap_or_default(),
+            check: rule.resolved_check.clone(),
         }),
         pattern: rule.pattern.clone(),
         matcher: OnceLock::new(),

@@ -46,6 +46,8 @@ pub struct RuleInfo {
     pub order: u32,
     /// What the credential grants and how to revoke it (SARIF help text).
     pub description: String,
+    /// What `--validate` asks the provider, if the rule has a check.
+    pub check: Option<Arc<crate::rules::NamedCheck>>,
 }
 
 /// What a rule's match says about whose credential it is, strongest first. When two rules

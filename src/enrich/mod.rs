@@ -241,6 +241,7 @@ fn findings_from_hits(
             age_days: None,
             lifecycle,
             assessment: Default::default(),
+            validation: None,
         });
     }
     out

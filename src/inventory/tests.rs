@@ -45,6 +45,7 @@ fn finding(rule: &str, provider: &str, secret: &[u8], path: &str) -> Finding {
         weak_values: false,
         order: 0,
         description: String::new(),
+        check: None,
     });
     Finding::for_test(rule, secret, path)
 }

@@ -53,6 +53,21 @@ pub fn assess(finding: &mut Finding, inventory: Option<&Inventory>, policy: Poli
         inv.max_age_days(entry, policy.max_age_days)
     });
     lifetime_status(&mut a, finding, entry, now);
+    if let Some(v) = &finding.validation
+        && v.result == crate::validate::Outcome::Live
+    {
+        a.statuses.push(Status::Live);
+        let who = v
+            .identity
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        a.reasons.push(match who.is_empty() {
+            true => "its provider accepts it".to_string(),
+            false => format!("its provider accepts it ({who})"),
+        });
+    }
 
     let renewed = entry.and_then(Entry::renewed);
     let since = [
@@ -116,6 +131,7 @@ fn lifetime_status(a: &mut Assessment, finding: &Finding, entry: Option<&Entry>,
     {
         a.statuses.push(Status::Expired);
         let source = match (intrinsic == Some(expires), life.dated_by_certificate) {
+            (true, _) if life.expiry_from_provider => "the provider's expiry",
             (true, true) => "its certificate's expiry",
             (true, false) => "its own expiry",
             (false, _) => "the inventory's expiry",

@@ -46,6 +46,8 @@ pub struct Lifecycle {
     /// A private key's dates are those of the certificate paired with it: the key itself
     /// never expires, but what it proves ends with its certificate.
     pub dated_by_certificate: bool,
+    /// `expires_at` is what the provider reported (`--validate`).
+    pub expiry_from_provider: bool,
 }
 
 impl Lifecycle {

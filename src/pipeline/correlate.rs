@@ -380,6 +380,7 @@ mod tests {
             weak_values: false,
             order: 0,
             description: String::new(),
+            check: None,
         });
         let mut finding = Finding::for_test(rule, secret.as_bytes(), path);
         finding.lifecycle = inspect("test", secret.as_bytes(), None, &BTreeMap::new());

@@ -111,7 +111,13 @@ pub fn run<'a>(
         summary,
         explained,
     };
-    let correlated = correlate::correlate(found, &histories, plan, &options);
+    let mut correlated = correlate::correlate(found, &histories, plan, &options);
+    if let Some(settings) = &plan.validation {
+        correlated.summary.validation = Some(crate::validate::validate_all(
+            &mut correlated.findings,
+            settings,
+        ));
+    }
     let mut run = correlate::judge(correlated, plan, engine);
     run.summary.duration_ms = started.elapsed().as_millis() as u64;
     Ok(run)

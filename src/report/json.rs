@@ -10,6 +10,7 @@ use super::{Options, Reporter};
 use crate::dates;
 use crate::finding::{Finding, Location};
 use crate::run::Run;
+use crate::validate::Validation;
 
 pub const SCHEMA: &str = "sprawl.report/v1";
 
@@ -46,6 +47,7 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
         "age_days": finding.age_days,
         "max_age_days": a.max_age_days,
         "metadata": metadata_json(finding),
+        "validation": finding.validation.as_ref().map(validation_json),
         "locations": finding.locations.iter().map(location_json).collect::<Vec<_>>(),
     });
     if show_secrets && let Value::Object(map) = &mut value {
@@ -55,6 +57,21 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
         );
     }
     value
+}
+
+/// A provider's answer about a credential (`--validate`), with RFC 3339 times.
+pub fn validation_json(v: &Validation) -> Value {
+    json!({
+        "result": v.result.as_str(),
+        "checked_at": dates::rfc3339_utc(v.checked_at),
+        "check": v.check,
+        "identity": v.identity,
+        "scopes": v.scopes,
+        "expires_at": v.expires_at.map(dates::rfc3339_utc),
+        "created_at": v.created_at.map(dates::rfc3339_utc),
+        "error": v.error,
+        "cached": v.cached,
+    })
 }
 
 /// What the credential itself says: dates, lifetime, and per-family facts.

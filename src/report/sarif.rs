@@ -306,10 +306,18 @@ fn result(entry: &Entry, rule_index: i64) -> SarifResult {
     if let Some(commit) = &location.commit {
         properties.insert("commit", json!(commit));
     }
+    if let Some(v) = &finding.validation {
+        properties.insert("validation", super::json::validation_json(v));
+    }
+    // A credential its provider accepts is an incident, whatever its kind.
+    let level = match assessment.statuses.contains(&crate::finding::Status::Live) {
+        true => ResultLevel::Error,
+        false => level(security_severity(&finding.rule)),
+    };
     let mut result = SarifResult::builder()
         .rule_id(finding.rule.id.clone())
         .rule_index(rule_index)
-        .level(level(security_severity(&finding.rule)))
+        .level(level)
         .message(text_message(&message(finding)))
         .locations(vec![sarif_location(location, &entry.uri)])
         .partial_fingerprints(BTreeMap::from([(
@@ -497,6 +505,7 @@ mod tests {
             description: "Grants the scopes of its user. Revoke it under Settings → Developer \
                           settings → Personal access tokens."
                 .to_string(),
+            check: None,
         })
     }
 

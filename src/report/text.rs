@@ -243,6 +243,9 @@ fn write_finding(
     for reason in &a.reasons {
         writeln!(out, "    {}", style.paint("2", reason))?;
     }
+    if let Some(v) = &finding.validation {
+        write_validation(out, v, style)?;
+    }
     let weak = crate::lifecycle::weak::reasons_of(&finding.lifecycle);
     if !weak.is_empty() {
         let line = format!("weak password: {}", weak.join(", "));
@@ -251,6 +254,37 @@ fn write_finding(
     write_history(out, finding, style)?;
     write_places(out, finding, style)?;
     writeln!(out)
+}
+
+/// What the provider said: `provider: revoked (HTTP 401)`, or its identity and scopes.
+fn write_validation(
+    out: &mut dyn Write,
+    v: &crate::validate::Validation,
+    style: Style,
+) -> io::Result<()> {
+    use crate::validate::Outcome;
+    let mut line = format!("provider: {}", v.result.as_str());
+    if v.result == Outcome::Unsupported {
+        line.push_str(" (no check for this rule)");
+    }
+    if let Some(error) = &v.error {
+        line.push_str(&format!(" ({})", printable(error)));
+    }
+    if !v.scopes.is_empty() {
+        line.push_str(&format!(" · scopes {}", printable(&v.scopes.join(", "))));
+    }
+    if let Some(expires) = v.expires_at {
+        line.push_str(&format!(" · expires {}", dates::date_utc(expires)));
+    }
+    if v.cached {
+        line.push_str(" · cached");
+    }
+    let color = match v.result {
+        Outcome::Live => "1;31",
+        Outcome::Revoked => "32",
+        Outcome::Unknown | Outcome::Unsupported => "2",
+    };
+    writeln!(out, "    {}", style.paint(color, &line))
 }
 
 /// For a credential found in history: who introduced it and when, and whether it is gone.
@@ -407,6 +441,16 @@ pub fn summary_line(s: &Summary) -> String {
                 "malformed config file",
                 "malformed config files"
             )
+        ));
+    }
+    if let Some(v) = &s.validation {
+        let cached = match v.cached {
+            0 => String::new(),
+            n => format!(", {n} from cache"),
+        };
+        line.push_str(&format!(
+            " · validated: {} live, {} revoked, {} unknown, {} without a check{cached}",
+            v.live, v.revoked, v.unknown, v.unsupported
         ));
     }
     if !s.statuses.is_empty() {

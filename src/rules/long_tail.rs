@@ -224,6 +224,8 @@ impl LongTailKey {
             broad: false,
             keyed: true,
             companion: None,
+            check: None,
+            resolved_check: None,
             examples: examples.0,
             negative_examples: examples.1,
             origin: Default::default(),

@@ -5,11 +5,13 @@
 //! (does the regex parse, does it have a `secret` group) happens in `engine::Engine::new`,
 //! which reports errors through [`RuleError`] as well.
 
+pub mod check;
 pub mod long_tail;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use thiserror::Error;
@@ -182,6 +184,11 @@ pub struct Rule {
     #[serde(skip)]
     pub keyed: bool,
     pub companion: Option<Companion>,
+    /// The provider check (`[checks.NAME]` of this or a built-in rule file) that
+    /// `--validate` runs for this rule's credentials.
+    pub check: Option<String>,
+    #[serde(skip)]
+    pub resolved_check: Option<Arc<NamedCheck>>,
     #[serde(default)]
     pub examples: Vec<Example>,
     #[serde(default)]
@@ -219,11 +226,28 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A provider check and the name rules call it by.
+#[derive(Debug, Clone)]
+pub struct NamedCheck {
+    pub name: String,
+    pub spec: check::CheckSpec,
+}
+
+impl NamedCheck {
+    /// What `--validate-endpoint` names and rate limits share.
+    pub fn endpoint(&self) -> &str {
+        self.spec.endpoint_name(&self.name)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     #[serde(default)]
     rules: Vec<Rule>,
+    /// Provider checks, by name (see [`check`]).
+    #[serde(default)]
+    checks: BTreeMap<String, check::CheckSpec>,
     /// Long-tail entries, each one rule (see [`long_tail`]).
     #[serde(default)]
     key: Vec<long_tail::LongTailKey>,
@@ -258,6 +282,8 @@ pub enum RuleError {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Every check a loaded file defined, so a user's rule may name a built-in one.
+    pub checks: BTreeMap<String, Arc<NamedCheck>>,
 }
 
 impl RuleSet {
@@ -275,7 +301,12 @@ impl RuleSet {
             .collect::<Result<_, _>>()?;
         let mut set = RuleSet::default();
         let mut seen = HashSet::new();
-        for rule in parsed.into_iter().flat_map(|one| one.rules) {
+        let mut rules = Vec::new();
+        for one in parsed {
+            set.checks.extend(one.checks);
+            rules.extend(one.rules);
+        }
+        for rule in rules {
             if !seen.insert(rule.id().to_string()) {
                 return Err(invalid(
                     &rule,
@@ -348,6 +379,18 @@ impl RuleSet {
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         let line_of = |offset: usize| line_starts.partition_point(|&start| start <= offset);
+        for (name, spec) in file.checks {
+            if let Some(message) = spec.problems() {
+                return Err(RuleError::Parse {
+                    path: path.to_string(),
+                    line: 1,
+                    column: 1,
+                    message: format!("check '{name}': {message}"),
+                });
+            }
+            let named = Arc::new(NamedCheck { name, spec });
+            self.checks.insert(named.name.clone(), named);
+        }
         let mut rules = file.rules;
         for key in file.key {
             let at = line_of(key.span_start());
@@ -369,6 +412,15 @@ impl RuleSet {
                 builtin,
             };
             validate_shape(&rule)?;
+            if let Some(name) = &rule.check {
+                let Some(found) = self.checks.get(name) else {
+                    return Err(invalid(
+                        &rule,
+                        format!("check '{name}' is not defined ([checks.{name}])"),
+                    ));
+                };
+                rule.resolved_check = Some(found.clone());
+            }
             if !seen.insert(rule.id().to_string()) {
                 return Err(invalid(
                     &rule,

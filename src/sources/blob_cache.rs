@@ -259,9 +259,10 @@ pub fn clear(folder: &Path) -> std::io::Result<usize> {
     Ok(removed)
 }
 
-/// The files of the history cache: known blobs, and saved walks (walk_cache.rs).
+/// The files of sprawl's cache: known blobs, saved walks (walk_cache.rs) and validation
+/// results (validate/cache.rs).
 fn is_cache_file(name: &str) -> bool {
-    name.ends_with(".blobs") || name.ends_with(".walk")
+    name.ends_with(".blobs") || name.ends_with(".walk") || name.starts_with("validation-v")
 }
 
 fn blob_key(oid: Oid, path: &str) -> BlobKey {
