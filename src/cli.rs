@@ -67,6 +67,10 @@ pub struct ValidateCommandArgs {
     /// standard input, never from an argument (arguments land in shell history).
     #[arg(long, value_name = "RULE_ID")]
     pub rule: String,
+    /// A secret given as an argument: refused without repeating it (clap's own error would
+    /// print it back).
+    #[arg(hide = true, value_name = "SECRET", num_args = 0.., allow_hyphen_values = true)]
+    pub argument: Vec<String>,
     /// The key id the check needs besides the secret (an AWS access key id).
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,

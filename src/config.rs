@@ -718,7 +718,7 @@ mod tests {
     fn mistakes_name_the_line() {
         assert_eq!(
             parse("max_age_days = 60\nfail_onn = [\"any\"]\n").unwrap_err(),
-            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `report_generic_in_tests`, `allow`"
+            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `report_generic_in_tests`, `validate_endpoints`, `allow`"
         );
         assert!(
             parse("[[allow]]\npath = \"a/**\"\n")

@@ -17,6 +17,25 @@ pub fn rfc3339_utc(seconds: i64) -> String {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to seconds since the epoch.
+/// `Sun, 06 Dec 2026 09:45:50 GMT`: the HTTP date (RFC 7231 IMF-fixdate).
+pub fn http_date(seconds: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = seconds.div_euclid(DAY);
+    let secs = seconds.rem_euclid(DAY);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1).clamp(0, 11) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -105,6 +124,13 @@ pub fn date_utc(seconds: i64) -> String {
 }
 
 /// A duration for people: `1h`, `90d`, `398d 12h`, `45m`, `30s`.
+#[cfg(test)]
+#[test]
+fn http_dates() {
+    assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    assert_eq!(http_date(1_796_550_350), "Sun, 06 Dec 2026 09:45:50 GMT");
+}
+
 pub fn human_duration(seconds: i64) -> String {
     let s = seconds.abs();
     let sign = if seconds < 0 { "-" } else { "" };

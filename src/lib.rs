@@ -3,7 +3,8 @@
 //! The flow of a scan, one module per stage: `commands` (one per subcommand) → `plan` (what
 //! to scan, resolved once) → `sources` (walk, archives, stdin, git; each hands workers
 //! `(origin, bytes)`) → `pipeline` (the worker: `engine` matches, `enrich` makes findings,
-//! `suppress` sets some aside; then correlate: dating, pairing, `inventory` verdicts) → `run`
+//! `suppress` sets some aside; then correlate: dating, pairing; `validate` asks providers under
+//! `--validate`; `inventory` verdicts) → `run`
 //! (the model of one run) → `report` (one `Reporter` per format). `rules` holds the rule
 //! format; `lifecycle` what a credential says of its own life.
 

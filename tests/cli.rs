@@ -437,10 +437,14 @@ fn rules_list_and_selection() {
     let count: usize = stdout
         .lines()
         .last()
-        .and_then(|l| l.strip_suffix(" rules"))
-        .and_then(|n| n.parse().ok())
+        .and_then(|l| l.split_once(" rules ("))
+        .and_then(|(n, _)| n.parse().ok())
         .expect("a count line");
     assert!(count >= 100, "only {count} rules");
+    assert!(
+        stdout.ends_with("with a provider check for --validate)\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("github-pat-classic"));
 
     let (code, report) = scan_json(

@@ -16,6 +16,12 @@ const MAX_SECRET: u64 = 64 * 1024;
 /// Exit 0 when the provider refuses the credential, 1 when it is live, 2 when unknown or
 /// unsupported (nothing can be concluded).
 pub fn validate(args: ValidateCommandArgs) -> Result<u8> {
+    if !args.argument.is_empty() {
+        bail!(
+            "the secret is read from standard input, never from an argument (arguments land in shell history and process lists): echo \"$TOKEN\" | sprawl validate --rule {}",
+            args.rule
+        );
+    }
     let set = load_rules(&args.rules)?;
     let Some(rule) = set.get(&args.rule) else {
         bail!("unknown rule id '{}' (see `sprawl rules list`)", args.rule);

@@ -65,16 +65,36 @@ impl Codeowners {
     }
 }
 
-/// Where an owner suggestion came from, written as a comment beside `owner: null`.
+/// Where an owner suggestion came from, written as a comment beside `owner: null`:
+/// CODEOWNERS, else the last author, and the identity its provider reported (`--validate`).
 pub fn suggest_owner(finding: &Finding, codeowners: Option<&Codeowners>) -> Option<String> {
     let path = finding.locations.first().map(|l| l.path.as_str())?;
-    if let Some(owners) = codeowners.and_then(|c| c.owners_of(path)) {
-        return Some(format!("{} (CODEOWNERS)", owners.join(" ")));
+    let from_repository = match codeowners.and_then(|c| c.owners_of(path)) {
+        Some(owners) => Some(format!("{} (CODEOWNERS)", owners.join(" "))),
+        None => finding
+            .last_seen
+            .as_ref()
+            .map(|s| format!("{} (last to commit it)", s.author)),
+    };
+    let from_provider = provider_identity(finding).map(|who| format!("{who} (provider identity)"));
+    match (from_repository, from_provider) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
     }
-    finding
-        .last_seen
-        .as_ref()
-        .map(|s| format!("{} (last to commit it)", s.author))
+}
+
+/// The identity a provider reported for a live credential, by the field that best names
+/// a person or an account: `login deploy-bot`, `arn arn:aws:iam::…:user/ci`.
+pub fn provider_identity(finding: &Finding) -> Option<String> {
+    let v = finding.validation.as_ref()?;
+    if v.result != crate::validate::Outcome::Live {
+        return None;
+    }
+    [
+        "email", "login", "user", "username", "name", "arn", "team", "account",
+    ]
+    .iter()
+    .find_map(|field| Some(format!("{field} {}", v.identity.get(*field)?)))
 }
 
 /// A new inventory file holding one entry per finding.

@@ -15,7 +15,8 @@ pub struct CheckSpec {
     /// name). Checks of one provider share it, and with it a rate limit.
     pub endpoint: Option<String>,
     /// Scheme and host, and a path prefix the endpoint may replace:
-    /// `https://api.github.com`. `{id.NAME}` may stand for one DNS label (a Shopify shop).
+    /// `https://api.github.com`. `{id.NAME}` or `{key_id}` may stand for one DNS label (a
+    /// Shopify shop, an Azure storage account).
     pub base: String,
     #[serde(default)]
     pub method: Method,
@@ -90,6 +91,9 @@ pub enum Signer {
     /// A JWT assertion signed with a GCP service account's private key, exchanged at the
     /// token endpoint (the account's e-mail is the `client_email` identifier).
     GcpJwt,
+    /// Azure Storage Shared Key: an HMAC-SHA256 of the request with the account key, for
+    /// the account named by `{key_id}`.
+    AzureSharedKey,
 }
 
 /// Where a value comes from in an answer: `/a/b` (a JSON pointer into the body) or
@@ -124,19 +128,25 @@ pub enum Piece<'a> {
     Value(Placeholder<'a>),
 }
 
-/// Splits a template; `Err` names the first placeholder it does not know.
+/// Splits a template; `Err` names the first placeholder it does not know. A brace not
+/// followed by a name and `}` is text (a JSON body's own braces).
 pub fn pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
     let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(len) = rest[open..].find('}') else {
-            return Err(format!("unclosed '{{' in '{template}'"));
-        };
-        if open > 0 {
-            out.push(Piece::Text(&rest[..open]));
+    let mut text_start = 0;
+    let mut at = 0;
+    while let Some(found) = template[at..].find('{') {
+        let open = at + found;
+        let name_len = template[open + 1..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            .count();
+        let close = open + 1 + name_len;
+        if name_len == 0 || template.as_bytes().get(close) != Some(&b'}') {
+            at = open + 1;
+            continue;
         }
-        let name = &rest[open + 1..open + len];
-        out.push(Piece::Value(match name {
+        let name = &template[open + 1..close];
+        let value = match name {
             "secret" => Placeholder::Secret,
             "key_id" => Placeholder::KeyId,
             _ => match name.strip_prefix("id.") {
@@ -147,11 +157,16 @@ pub fn pieces(template: &str) -> Result<Vec<Piece<'_>>, String> {
                     ));
                 }
             },
-        }));
-        rest = &rest[open + len + 1..];
+        };
+        if open > text_start {
+            out.push(Piece::Text(&template[text_start..open]));
+        }
+        out.push(Piece::Value(value));
+        text_start = close + 1;
+        at = text_start;
     }
-    if !rest.is_empty() {
-        out.push(Piece::Text(rest));
+    if text_start < template.len() {
+        out.push(Piece::Text(&template[text_start..]));
     }
     Ok(out)
 }
@@ -184,8 +199,8 @@ impl CheckSpec {
             return Some(message);
         }
         for piece in pieces(&self.base).ok()? {
-            if let Piece::Value(Placeholder::Secret | Placeholder::KeyId) = piece {
-                return Some("the base may only hold {id.NAME} placeholders".into());
+            if let Piece::Value(Placeholder::Secret) = piece {
+                return Some("the base may not hold the secret".into());
             }
         }
         for template in self.templates() {
@@ -281,7 +296,15 @@ mod tests {
             ]
         );
         assert!(pieces("{password}").is_err());
-        assert!(pieces("{secret").is_err());
+        assert_eq!(pieces("{secret").unwrap(), vec![Piece::Text("{secret")]);
+        assert_eq!(
+            pieces(r#"{"query":"{ viewer { id } }","k":"{secret}"}"#).unwrap(),
+            vec![
+                Piece::Text(r#"{"query":"{ viewer { id } }","k":""#),
+                Piece::Value(Placeholder::Secret),
+                Piece::Text(r#""}"#)
+            ]
+        );
     }
 
     #[test]

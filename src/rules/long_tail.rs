@@ -45,6 +45,8 @@ pub struct LongTailKey {
     prefix: Option<String>,
     description: String,
     revoke: String,
+    /// The provider check `--validate` runs (`[checks.NAME]` of this or a built-in file).
+    check: Option<String>,
 }
 
 fn api_key() -> Kind {
@@ -224,7 +226,7 @@ impl LongTailKey {
             broad: false,
             keyed: true,
             companion: None,
-            check: None,
+            check: self.check.clone(),
             resolved_check: None,
             examples: examples.0,
             negative_examples: examples.1,

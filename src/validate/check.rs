@@ -42,6 +42,7 @@ pub fn run(
     if validation.result == Outcome::Live {
         let known = match spec.sign {
             Some(Signer::AwsSigv4) => credential.key_id.map(|id| ("access_key_id", id)),
+            Some(Signer::AzureSharedKey) => credential.key_id.map(|id| ("account", id)),
             Some(Signer::GcpJwt) => credential
                 .identifiers
                 .get("client_email")
@@ -138,6 +139,12 @@ fn build(
                 "the check needs the access key id, which was not found beside the secret",
             )?;
             sign::aws_sigv4(&mut request, key_id, secret)?;
+        }
+        Some(Signer::AzureSharedKey) => {
+            let account = credential.key_id.ok_or(
+                "the check needs the storage account name, which was not found beside the key",
+            )?;
+            sign::azure_shared_key(&mut request, account, secret)?;
         }
         Some(Signer::GcpJwt) => {
             let email = credential.identifiers.get("client_email").ok_or(

@@ -313,3 +313,6 @@ pub fn validate_one(
 fn unix_now() -> i64 {
     crate::plan::unix_now()
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@
 mod mock;
 
 mod core;
+mod e2e;
 mod safety;
 
 mod ai;
@@ -202,6 +203,22 @@ pub fn exercise(case: &Case) {
         v.error.as_deref().is_some_and(|e| e.contains("503")),
         "{rule}: {v:?}"
     );
+}
+
+/// Every rule of a provider shares its check.
+pub fn uses_check(rules: &[&str], check: &str) {
+    for id in rules {
+        let rule = rules_by_id(id);
+        let named = rule
+            .resolved_check
+            .as_ref()
+            .unwrap_or_else(|| panic!("rule {id} has no check"));
+        assert_eq!(named.name, check, "{id}: check");
+    }
+}
+
+fn rules_by_id(id: &str) -> &'static sprawl::rules::Rule {
+    rules().get(id).unwrap_or_else(|| panic!("no rule {id}"))
 }
 
 pub fn assert_no_secret(case: &Case, v: &Validation) {
