@@ -16,7 +16,6 @@ pub fn rfc3339_utc(seconds: i64) -> String {
     )
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to seconds since the epoch.
 /// `Sun, 06 Dec 2026 09:45:50 GMT`: the HTTP date (RFC 7231 IMF-fixdate).
 pub fn http_date(seconds: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -36,6 +35,7 @@ pub fn http_date(seconds: i64) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to seconds since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -123,7 +123,6 @@ pub fn date_utc(seconds: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// A duration for people: `1h`, `90d`, `398d 12h`, `45m`, `30s`.
 #[cfg(test)]
 #[test]
 fn http_dates() {
@@ -131,6 +130,7 @@ fn http_dates() {
     assert_eq!(http_date(1_796_550_350), "Sun, 06 Dec 2026 09:45:50 GMT");
 }
 
+/// A duration for people: `1h`, `90d`, `398d 12h`, `45m`, `30s`.
 pub fn human_duration(seconds: i64) -> String {
     let s = seconds.abs();
     let sign = if seconds < 0 { "-" } else { "" };

@@ -114,7 +114,7 @@ fn trim(secret: &[u8]) -> &[u8] {
 const MIN_TIME: i64 = -62_135_596_800;
 const MAX_TIME: i64 = 253_402_300_799;
 
-fn clamp_time(seconds: i64) -> i64 {
+pub(crate) fn clamp_time(seconds: i64) -> i64 {
     seconds.clamp(MIN_TIME, MAX_TIME)
 }
 

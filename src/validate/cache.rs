@@ -72,7 +72,7 @@ impl Cache {
             Outcome::Revoked => REVOKED_TTL,
             Outcome::Unknown | Outcome::Unsupported => return None,
         };
-        if now < entry.stored_at || now - entry.stored_at > ttl {
+        if now < entry.stored_at || now.saturating_sub(entry.stored_at) > ttl {
             return None;
         }
         let mut v = entry.validation.clone();
@@ -104,7 +104,7 @@ impl Cache {
             .file
             .entries
             .iter()
-            .filter(|(_, e)| now - e.stored_at <= REVOKED_TTL)
+            .filter(|(_, e)| now.saturating_sub(e.stored_at) <= REVOKED_TTL)
             .collect();
         entries.sort_by_key(|(_, e)| std::cmp::Reverse(e.stored_at));
         entries.truncate(MAX_ENTRIES);

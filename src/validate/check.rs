@@ -302,7 +302,7 @@ fn read(check: &NamedCheck, answer: &Answer, now: i64) -> Validation {
     if let Some(ttl) = spec.ttl.as_deref().and_then(get).and_then(|t| t.as_i64())
         && ttl > 0
     {
-        v.expires_at = Some(now.saturating_add(ttl));
+        v.expires_at = Some(crate::lifecycle::clamp_time(now.saturating_add(ttl)));
     }
     v.created_at = spec.created.as_deref().and_then(get).and_then(|c| time(&c));
     let needs_json = !spec.identity.is_empty()
@@ -351,16 +351,18 @@ fn scope_list(value: &Value) -> Vec<String> {
 }
 
 /// A time as providers write it: RFC 3339, `2026-03-01 12:00:00 UTC` (GitHub), a bare date
-/// (GitLab), or seconds (or milliseconds) since the epoch.
+/// (GitLab), or seconds (or milliseconds) since the epoch; clamped to years 1–9999 like every
+/// time a credential states, since verdicts subtract them.
 fn time(value: &Value) -> Option<i64> {
-    match value {
+    let t = match value {
         Value::Number(n) => {
             let t = n.as_i64()?;
             Some(if t > 100_000_000_000 { t / 1000 } else { t })
         }
         Value::String(s) => parse_time(s.trim()),
         _ => None,
-    }
+    };
+    t.map(crate::lifecycle::clamp_time)
 }
 
 pub(crate) fn parse_time(text: &str) -> Option<i64> {
@@ -378,7 +380,7 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
     let (clock, zone) = rest.split_once(' ').unwrap_or((rest, "UTC"));
     let zone = match zone {
         "UTC" | "GMT" | "Z" => "Z".to_string(),
-        z if z.len() == 5 => format!("{}:{}", &z[..3], &z[3..]),
+        z if z.len() == 5 && z.is_ascii() => format!("{}:{}", &z[..3], &z[3..]),
         z => z.to_string(),
     };
     parse_rfc3339(&format!("{day}T{clock}{zone}"))

@@ -286,12 +286,14 @@ pub fn validate_all(findings: &mut [Finding], settings: &Settings) -> Counts {
 fn apply(finding: &mut Finding, v: Validation) {
     let life = &mut finding.lifecycle;
     if v.result == Outcome::Live {
-        if let Some(expires) = v.expires_at {
+        // Clamped again: a cached result is read from a file anyone could have edited.
+        let clamp = crate::lifecycle::clamp_time;
+        if let Some(expires) = v.expires_at.map(clamp) {
             life.expires_at = Some(life.expires_at.map_or(expires, |own| own.min(expires)));
             life.expiry_from_provider = life.expires_at == Some(expires);
         }
         if life.issued_at.is_none() {
-            life.issued_at = v.created_at;
+            life.issued_at = v.created_at.map(clamp);
         }
     }
     finding.validation = Some(v);
