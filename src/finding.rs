@@ -274,6 +274,8 @@ pub struct Assessment {
     /// The earliest known expiry: the credential's own or the inventory's.
     pub expires_at: Option<i64>,
     pub max_age_days: u32,
+    /// Evidence of who probably owns an orphaned credential, strongest first.
+    pub owner_hints: Vec<crate::inventory::hints::OwnerHint>,
 }
 
 impl Finding {

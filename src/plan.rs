@@ -287,6 +287,14 @@ impl Plan {
         })
     }
 
+    /// The project the scan belongs to (the first scanned folder's repository root, else
+    /// that folder), and how shown paths map into it: CODEOWNERS applies there.
+    pub fn project(&self) -> (PathBuf, ProjectPaths) {
+        let root = scanned_project(&self.targets.search_folders());
+        let paths = ProjectPaths::new(&self.targets.roots, &root, self.mode.reads_changes_only());
+        (root, paths)
+    }
+
     /// Only the settings a scan of `paths` would use (`sprawl config show`): no inventory or
     /// baseline is read.
     pub fn settings_only(asked: &Asked) -> Result<Effective, PlanError> {

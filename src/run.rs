@@ -30,6 +30,8 @@ pub struct Run {
     pub baseline: Option<BaselineReport>,
     /// `sprawl explain`: every candidate and its verdict (empty in scans).
     pub explained: Vec<Explained>,
+    /// The time ages and expiry were judged against (`--now`, else the clock).
+    pub now: i64,
 }
 
 /// What became of one candidate (`sprawl explain`).

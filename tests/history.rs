@@ -45,13 +45,7 @@ fn findings(report: &Value) -> &Vec<Value> {
 
 #[test]
 fn a_secret_added_then_deleted_is_found_with_its_first_commit() {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    repo.commit("start", "2024-01-01T00:00:00Z");
-    repo.write("deploy/ci.env", &format!("GH_TOKEN={}\n", token()));
-    let added = repo.commit("add token", "2024-02-01T00:00:00Z");
-    std::fs::remove_file(repo.path.join("deploy/ci.env")).unwrap();
-    repo.commit("remove token", "2024-03-01T00:00:00Z");
+    let (repo, added) = Repo::with_a_removed_token();
 
     let (code, report) = scan(&repo.path, &[]);
     assert_eq!(code, 1);
@@ -559,7 +553,7 @@ fn history_dates_the_inventory_and_ages_the_statuses() {
     let text = std::fs::read_to_string(repo.path.join("sprawl-inventory.yaml")).unwrap();
     assert!(text.contains("created: 2023-07-01"), "{text}");
     assert!(
-        text.contains("owner: null  # suggested: Ann Example <ann@corp.test> (last to commit it)"),
+        text.contains("owner: null  # suggested: Ann Example <ann@corp.test> (introduced it)"),
         "{text}"
     );
     assert!(text.contains("(first seen 2023-07-01 in "), "{text}");

@@ -103,6 +103,17 @@ fn statuses_follow_the_inventory_and_the_credentials_own_dates() {
         installation["metadata"]["github"]["token_type"],
         "installation"
     );
+    // Orphaned, beside a credential the inventory gives to payments: a hint, with why.
+    assert_eq!(
+        installation["owner_hints"],
+        serde_json::json!([{
+            "source": "inventory-neighbour",
+            "value": "payments",
+            "detail": "owns GitHub personal access token (classic) (inventory entry release-token) in ci/"
+        }])
+    );
+    let owned = by_path(&report, "ci/actions.env", "github-pat-classic");
+    assert_eq!(owned["owner_hints"], serde_json::json!([]));
 
     let aws = by_path(&report, "deploy/aws/credentials", "aws-secret-access-key");
     assert_eq!(statuses(aws), ["orphaned", "long-lived"]);
@@ -117,11 +128,9 @@ fn statuses_follow_the_inventory_and_the_credentials_own_dates() {
     assert_eq!(statuses(expired), ["orphaned", "expired"]);
     assert_eq!(expired["expires_at"], "2025-01-02T00:00:00Z");
     assert_eq!(expired["metadata"]["issued_at"], "2025-01-01T00:00:00Z");
-    assert_eq!(expired["key_id"], Value::Null);
-    assert_eq!(
-        expired["metadata"]["key_id"],
-        "https://auth.corp.internal|svc-session"
-    );
+    // One key id: the credential's own (a JWT's iss|sub), where every format reads it.
+    assert_eq!(expired["key_id"], "https://auth.corp.internal|svc-session");
+    assert_eq!(expired["metadata"]["key_id"], Value::Null);
 
     let partner = by_path(&report, "config/partner.env", "jwt-token");
     assert_eq!(statuses(partner), ["orphaned", "long-lived"]);
@@ -261,6 +270,9 @@ fn certificates_date_themselves_and_own_their_key() {
     let (_, report) = scan_json(tmp.path(), &[]);
     let cert = by_path(&report, "tls/server.crt", "x509-certificate");
     assert_eq!(cert["metadata"]["x509"]["sha256"], thumbprint.as_str());
+    // One key id, at the top, where every format and the inventory read it.
+    assert_eq!(cert["key_id"], thumbprint.as_str());
+    assert_eq!(cert["metadata"]["key_id"], Value::Null);
     assert_eq!(cert["metadata"]["not_before"], "2026-01-01T00:00:00Z");
     assert_eq!(cert["expires_at"], "2027-06-01T00:00:00Z");
     assert_eq!(cert["metadata"]["lifetime"], "516d");
@@ -279,6 +291,24 @@ fn certificates_date_themselves_and_own_their_key() {
         key["reasons"][0],
         "its certificate is valid for 516 days (max 90)"
     );
+
+    // The thumbprint written the way sprawl prints fingerprints (`sha256:`, any case)
+    // names the same certificate.
+    for written in [
+        format!("sha256:{thumbprint}"),
+        format!("SHA256:{}", thumbprint.to_uppercase()),
+    ] {
+        std::fs::write(
+            tmp.path().join("sprawl-inventory.yaml"),
+            format!(
+                "version: 1\nowners: [{{id: platform, status: active}}]\ncredentials:\n  - id: billing-tls\n    owner: platform\n    match: {{key_id: \"{written}\"}}\n"
+            ),
+        )
+        .unwrap();
+        let (_, report) = scan_json(tmp.path(), &[]);
+        let cert = by_path(&report, "tls/server.crt", "x509-certificate");
+        assert_eq!(cert["owner"]["inventory_id"], "billing-tls", "{written}");
+    }
 
     // After notAfter the certificate is expired, not long-lived.
     let out = sprawl()
@@ -425,6 +455,22 @@ fn init_writes_a_starter_inventory_and_merges_without_losing_edits() {
     assert!(text.contains("match: {fingerprint: \"sha256:"));
     assert!(text.contains("owner: null  # suggested: @acme/platform (CODEOWNERS)"));
     assert!(text.contains("owner: null  # suggested: @acme/everyone (CODEOWNERS)"));
+    // The same evidence in the report, with the line that gives it.
+    let (_, report) = scan_json(repo, &["--no-inventory"]);
+    let hints: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["owner_hints"].as_array().unwrap())
+        .collect();
+    assert!(hints.iter().any(|h| {
+        h["source"] == "codeowners"
+            && h["value"] == "@acme/platform"
+            && h["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("CODEOWNERS line 2 covers deploy/")
+    }));
     assert!(
         text.contains("created: 2026-01-01"),
         "JWT iat gives created:\n{text}"

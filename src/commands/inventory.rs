@@ -14,7 +14,6 @@ use crate::pipeline::correlate;
 use crate::plan::{default_inventory_file, unix_now};
 use crate::report::plural;
 use crate::rules::RuleSet;
-use crate::sources::git;
 
 /// `sprawl inventory check FILE`: a malformed file is an error (exit 2); problems of a
 /// well-formed one are listed, one per line, and make the exit code 1.
@@ -70,12 +69,7 @@ pub fn init(args: RecordArgs) -> Result<u8> {
     if let Some((_, inv)) = &existing {
         correlate::drop_inventory_file(&mut collected.findings, inv, &plan.targets.roots);
     }
-    let repo_root = git::discover(&args.path)
-        .ok()
-        .and_then(|r| r.workdir().map(Path::to_path_buf))
-        .unwrap_or_else(|| args.path.clone());
-    let codeowners = init::Codeowners::find(&repo_root);
-    let suggest = |f: &Finding| init::suggest_owner(f, codeowners.as_ref());
+    let suggest = |f: &Finding| init::suggest_owner(f);
     let (text, added) = match &existing {
         Some((text, inv)) => init::merge(text, inv, &collected.findings, suggest),
         None => {

@@ -232,7 +232,9 @@ fn findings_from_hits(
             fingerprint,
             secret: Secret::new(hit.secret),
             redacted: redact(hit.secret),
-            key_id,
+            // One key id for every report and the inventory: the rule's capture, else the
+            // one the credential itself holds (a certificate's thumbprint, a JWT's iss|sub).
+            key_id: key_id.or_else(|| lifecycle.key_id.clone()),
             identifiers,
             locations: vec![location],
             first_seen: None,

@@ -15,7 +15,8 @@ const CODEOWNERS_PATHS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/C
 
 /// A CODEOWNERS file: gitignore-like patterns, the last matching line wins.
 pub struct Codeowners {
-    lines: Vec<(Gitignore, Vec<String>)>,
+    /// Each pattern's matcher, its owners, and its line number in the file.
+    lines: Vec<(Gitignore, Vec<String>, usize)>,
 }
 
 impl Codeowners {
@@ -29,7 +30,7 @@ impl Codeowners {
 
     pub fn parse(root: &Path, text: &str) -> Codeowners {
         let mut lines = Vec::new();
-        for line in text.lines() {
+        for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             // GitLab sections (`[Docs]`) carry no pattern.
             if line.is_empty() || line.starts_with('#') || line.starts_with('[') {
@@ -48,7 +49,7 @@ impl Codeowners {
                 continue;
             }
             if let Ok(matcher) = builder.build() {
-                lines.push((matcher, owners));
+                lines.push((matcher, owners, number + 1));
             }
         }
         Codeowners { lines }
@@ -56,31 +57,25 @@ impl Codeowners {
 
     /// The owners of a path relative to the root (none when the last match lists none).
     pub fn owners_of(&self, path: &str) -> Option<&[String]> {
+        self.covering(path).map(|(_, owners)| owners)
+    }
+
+    /// The line that decides a path's owners, and those owners (none when it lists none).
+    pub fn covering(&self, path: &str) -> Option<(usize, &[String])> {
         self.lines
             .iter()
             .rev()
-            .find(|(m, _)| m.matched_path_or_any_parents(path, false).is_ignore())
-            .map(|(_, owners)| owners.as_slice())
-            .filter(|o| !o.is_empty())
+            .find(|(m, ..)| m.matched_path_or_any_parents(path, false).is_ignore())
+            .map(|(_, owners, line)| (*line, owners.as_slice()))
+            .filter(|(_, o)| !o.is_empty())
     }
 }
 
-/// Where an owner suggestion came from, written as a comment beside `owner: null`:
-/// CODEOWNERS, else the last author, and the identity its provider reported (`--validate`).
-pub fn suggest_owner(finding: &Finding, codeowners: Option<&Codeowners>) -> Option<String> {
-    let path = finding.locations.first().map(|l| l.path.as_str())?;
-    let from_repository = match codeowners.and_then(|c| c.owners_of(path)) {
-        Some(owners) => Some(format!("{} (CODEOWNERS)", owners.join(" "))),
-        None => finding
-            .last_seen
-            .as_ref()
-            .map(|s| format!("{} (last to commit it)", s.author)),
-    };
-    let from_provider = provider_identity(finding).map(|who| format!("{who} (provider identity)"));
-    match (from_repository, from_provider) {
-        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-        (a, b) => a.or(b),
-    }
+/// The suggestion written beside `owner: null`: the strongest owner hint (CODEOWNERS, the
+/// provider's identity, a neighbour's owner, the author who introduced it) and its source.
+pub fn suggest_owner(finding: &Finding) -> Option<String> {
+    let hint = finding.assessment.owner_hints.first()?;
+    Some(format!("{} ({})", hint.value, hint.source.label()))
 }
 
 /// The identity a provider reported for a live credential, by the field that best names
@@ -199,10 +194,7 @@ fn entry_text(
 ) -> String {
     let fp = finding.fingerprint.to_string();
     let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    let key_id = finding
-        .key_id
-        .as_ref()
-        .or(finding.lifecycle.key_id.as_ref());
+    let key_id = finding.key_id.as_ref();
     let selector = match key_id {
         Some(k) => format!("{{key_id: {}}}", q(k)),
         None => format!("{{fingerprint: {}}}", q(&fp)),

@@ -7,6 +7,7 @@
 //! inventory, `init` writes a starter one.
 
 mod file;
+pub mod hints;
 pub mod init;
 mod report;
 #[cfg(test)]
@@ -169,6 +170,11 @@ impl Inventory {
 /// copied from `openssl x509 -fingerprint` is `AB:CD:...`).
 pub fn normalize_id(id: &str) -> String {
     let id = id.trim();
+    // `sha256:<hex>`, the way sprawl prints fingerprints, names a thumbprint by its hex.
+    let id = match id.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("sha256:") => &id[7..],
+        _ => id,
+    };
     if id.len() > 2 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
         id.replace(':', "").to_ascii_lowercase()
     } else {

@@ -315,6 +315,9 @@ fn check_lists_what_a_valid_file_gets_wrong() {
 #[test]
 fn hex_ids_compare_without_case_or_colons() {
     assert_eq!(normalize_id("AB:CD:EF"), "abcdef");
+    // A thumbprint written the way sprawl prints fingerprints, in any case.
+    assert_eq!(normalize_id("sha256:ABCDEF01"), "abcdef01");
+    assert_eq!(normalize_id("SHA256:ab:cd:ef:01"), "abcdef01");
     assert_eq!(normalize_id("AKIAXX"), "akiaxx");
     assert_eq!(fmt_days(1204), "1,204 days");
     assert_eq!(fmt_days(5), "5 days");

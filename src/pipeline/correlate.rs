@@ -85,6 +85,13 @@ pub fn judge(correlated: Correlated, plan: &Plan, engine: &Engine) -> Run {
     for finding in &mut findings {
         inventory::assess(finding, inventory, policy);
     }
+    let (project, paths) = plan.project();
+    let codeowners = inventory::init::Codeowners::find(&project);
+    let evidence = inventory::hints::Evidence {
+        codeowners: codeowners.as_ref(),
+        paths: Some(&paths),
+    };
+    inventory::hints::add_owner_hints(&mut findings, &evidence);
     let mut distinct = BTreeSet::new();
     for s in &mut suppressed {
         inventory::assess(&mut s.finding, inventory, policy);
@@ -112,6 +119,7 @@ pub fn judge(correlated: Correlated, plan: &Plan, engine: &Engine) -> Run {
         inventory,
         baseline,
         explained,
+        now: plan.now,
     }
 }
 

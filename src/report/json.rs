@@ -39,6 +39,7 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
         "statuses": a.statuses,
         "reasons": a.reasons,
         "owner": a.owner,
+        "owner_hints": a.owner_hints,
         "inventory_match": a.matched_by,
         "expires_at": a.expires_at.map(dates::rfc3339_utc),
         "first_seen": finding.first_seen,
@@ -98,9 +99,6 @@ fn metadata_json(finding: &Finding) -> Value {
     }
     if let Some(bound) = &life.type_lifetime {
         map.insert("short_lived".into(), bound.reason.into());
-    }
-    if let Some(key_id) = &life.key_id {
-        map.insert("key_id".into(), key_id.clone().into());
     }
     for (family, facts) in &life.facts {
         map.insert(family.clone(), facts.clone());

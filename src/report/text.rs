@@ -210,11 +210,7 @@ fn write_finding(
         finding.redacted.clone()
     };
     let mut facts = format!("  {}  {}", shown, style.paint("2", &fp[..19.min(fp.len())]));
-    if let Some(key_id) = finding
-        .key_id
-        .as_ref()
-        .or(finding.lifecycle.key_id.as_ref())
-    {
+    if let Some(key_id) = &finding.key_id {
         facts.push_str(&format!("  key_id {key_id}"));
     }
     for (name, value) in &finding.identifiers {
@@ -242,6 +238,14 @@ fn write_finding(
     writeln!(out, "{verdict}")?;
     for reason in &a.reasons {
         writeln!(out, "    {}", style.paint("2", reason))?;
+    }
+    for hint in &a.owner_hints {
+        let line = format!(
+            "owner hint: {} ({})",
+            printable(&hint.value),
+            printable(&hint.detail)
+        );
+        writeln!(out, "    {}", style.paint("36", &line))?;
     }
     if let Some(v) = &finding.validation {
         write_validation(out, v, style)?;

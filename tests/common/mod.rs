@@ -73,6 +73,22 @@ impl Repo {
     }
 }
 
+impl Repo {
+    /// A history whose second commit (returned) adds a GitHub token in `deploy/ci.env` on
+    /// 2024-02-01 and whose third removes it, by Ann Example.
+    #[allow(dead_code)] // each test crate uses its own subset
+    pub fn with_a_removed_token() -> (Repo, String) {
+        let repo = Repo::new();
+        repo.write("README.md", "hello\n");
+        repo.commit("start", "2024-01-01T00:00:00Z");
+        repo.write("deploy/ci.env", &format!("GH_TOKEN={}\n", token()));
+        let added = repo.commit("add token", "2024-02-01T00:00:00Z");
+        std::fs::remove_file(repo.path.join("deploy/ci.env")).unwrap();
+        repo.commit("remove token", "2024-03-01T00:00:00Z");
+        (repo, added)
+    }
+}
+
 /// A fake GitHub token with a valid checksum, from the generated fixtures.
 #[allow(dead_code)] // each test crate uses its own subset
 pub fn token() -> String {
