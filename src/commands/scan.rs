@@ -17,6 +17,12 @@ use crate::report::{self, Format};
 
 pub fn scan(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
+    if args.output.show_secrets && args.output.format == Format::Html {
+        // A page is made to be shared and opened anywhere; secrets stay out of it.
+        anyhow::bail!(
+            "--show-secrets is refused for --format html: the HTML report is redacted only (use --format json for secrets in clear)"
+        );
+    }
     let mut plan = Plan::resolve(Asked {
         paths: args.paths,
         sources: args.sources,

@@ -1,8 +1,10 @@
 //! Writers of a run's report, one per format, all behind [`Reporter`]: `text` for people,
-//! `json` and `jsonl` for tools, `sarif` for code scanning. Each reads the same [`Run`]; none
-//! re-derives facts. `explain` words `sprawl explain`'s verdicts.
+//! `json` and `jsonl` for tools, `sarif` for code scanning, `html` for the people who decide
+//! what to rotate first. Each reads the same [`Run`]; none re-derives facts. `explain` words
+//! `sprawl explain`'s verdicts.
 
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -48,6 +50,7 @@ pub fn reporter(format: Format, options: Options) -> Box<dyn Reporter> {
         Format::Json => Box::new(json::Json(options)),
         Format::Jsonl => Box::new(json::Jsonl(options)),
         Format::Sarif => Box::new(sarif::SarifReport(options)),
+        Format::Html => Box::new(html::Html(options)),
     }
 }
 
@@ -65,4 +68,6 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// One self-contained HTML page: summary, credentials by owner, timelines (redacted only).
+    Html,
 }
