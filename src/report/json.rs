@@ -98,7 +98,11 @@ fn metadata_json(finding: &Finding) -> Value {
         map.insert("lifetime_seconds".into(), bound.seconds.into());
     }
     if let Some(bound) = &life.type_lifetime {
-        map.insert("short_lived".into(), bound.reason.into());
+        map.insert("short_lived".into(), bound.reason.to_string().into());
+    }
+    // Other non-secret identifiers an inventory key_id may name; `sprawl merge` reads them back.
+    if !life.match_ids.is_empty() {
+        map.insert("match_ids".into(), life.match_ids.clone().into());
     }
     for (family, facts) in &life.facts {
         map.insert(family.clone(), facts.clone());
@@ -115,7 +119,7 @@ pub struct Json(pub Options);
 
 impl Reporter for Json {
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &report_json(run, self.0))?;
+        serde_json::to_writer_pretty(&mut *out, &Document::new(run, self.0))?;
         writeln!(out)
     }
 }
@@ -133,39 +137,86 @@ impl Reporter for Jsonl {
     }
 }
 
-/// The whole report document.
-pub fn report_json(run: &Run, options: Options) -> Value {
-    let mut doc = json!({
-        "schema": SCHEMA,
-        "tool": {"name": "sprawl", "version": env!("CARGO_PKG_VERSION")},
-        "summary": run.summary,
-        "inventory": run.inventory,
-        "findings": run.findings
-            .iter()
-            .map(|f| finding_json(f, options.show_secrets))
-            .collect::<Vec<_>>(),
-    });
-    if let Value::Object(map) = &mut doc {
-        if let Some(baseline) = &run.baseline {
-            map.insert(
-                "baseline".into(),
-                serde_json::to_value(baseline).unwrap_or(Value::Null),
-            );
-        }
-        let suppressed = options.listed_suppressed(run);
-        if !suppressed.is_empty() {
-            let listed = suppressed.iter().map(|s| {
-                let mut value = finding_json(&s.finding, options.show_secrets);
-                if let Value::Object(f) = &mut value {
-                    f.insert(
-                        "suppression".into(),
-                        json!({"kind": s.kind, "reason": s.reason}),
-                    );
-                }
-                value
-            });
-            map.insert("suppressed".into(), Value::Array(listed.collect()));
+/// The whole report document, written as it is serialized: each finding becomes JSON only
+/// when its turn comes, so a report of many thousand findings never exists twice in memory.
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    tool: Tool,
+    scan: &'a Option<crate::run::ScanInfo>,
+    summary: &'a crate::run::Summary,
+    inventory: &'a Option<crate::inventory::InventoryReport>,
+    findings: Listed<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: &'a Option<crate::suppress::BaselineReport>,
+    #[serde(skip_serializing_if = "Listed::is_empty")]
+    suppressed: Listed<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// Findings (or suppressed ones, with why) serialized one at a time.
+enum Listed<'a> {
+    Findings(&'a [Finding], bool),
+    Suppressed(&'a [crate::finding::Suppressed], bool),
+}
+
+impl Listed<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Listed::Findings(f, _) => f.is_empty(),
+            Listed::Suppressed(s, _) => s.is_empty(),
         }
     }
-    doc
+}
+
+impl Serialize for Listed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        match self {
+            Listed::Findings(findings, show) => {
+                let mut seq = serializer.serialize_seq(Some(findings.len()))?;
+                for f in *findings {
+                    seq.serialize_element(&finding_json(f, *show))?;
+                }
+                seq.end()
+            }
+            Listed::Suppressed(suppressed, show) => {
+                let mut seq = serializer.serialize_seq(Some(suppressed.len()))?;
+                for s in *suppressed {
+                    let mut value = finding_json(&s.finding, *show);
+                    if let Value::Object(f) = &mut value {
+                        f.insert(
+                            "suppression".into(),
+                            json!({"kind": s.kind, "reason": s.reason}),
+                        );
+                    }
+                    seq.serialize_element(&value)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl<'a> Document<'a> {
+    fn new(run: &'a Run, options: Options) -> Document<'a> {
+        Document {
+            schema: SCHEMA,
+            tool: Tool {
+                name: "sprawl",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            scan: &run.scan,
+            summary: &run.summary,
+            inventory: &run.inventory,
+            findings: Listed::Findings(&run.findings, options.show_secrets),
+            baseline: &run.baseline,
+            suppressed: Listed::Suppressed(options.listed_suppressed(run), options.show_secrets),
+        }
+    }
 }
