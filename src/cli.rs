@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan folders, files or standard input (`-`) for credentials.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -50,6 +50,42 @@ pub enum Command {
     /// Ask a provider whether one credential, read from standard input, is live (after a
     /// rotation, without a re-scan).
     Validate(ValidateCommandArgs),
+    /// Merge JSON reports of many scans (shards, repositories) into one: the same credential
+    /// becomes one finding with every place, judged again over the whole set.
+    Merge(MergeArgs),
+}
+
+/// `sprawl merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// sprawl reports (`--format json`, or `--format jsonl` lines) to merge.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report to FILE instead of standard output (nothing is written when
+    /// an input is not a sprawl report).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = crate::report::Format::Json)]
+    pub format: crate::report::Format,
+    /// The ownership inventory to judge the merged findings against.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// The configuration whose `environments` (and `fail_on`, `max_age_days`) apply.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The current time for ages and expiry, as RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<i64>,
+    /// The longest life policy allows a credential, when the inventory sets none [default: 90].
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_age_days: Option<u32>,
+    /// Exit 1 when a merged finding has one of these statuses (comma-separated) [default: any].
+    #[arg(long, value_enum, value_name = "STATUSES", value_delimiter = ',')]
+    pub fail_on: Vec<FailOn>,
+    /// Colour the text report.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +325,10 @@ pub struct ValidateArgs {
     pub validate_budget: Option<u64>,
 }
 
+fn parse_shard(text: &str) -> Result<crate::sources::repos::Shard, String> {
+    crate::sources::repos::Shard::parse(text).map_err(|e| e.to_string())
+}
+
 fn parse_endpoint(text: &str) -> Result<(String, String), String> {
     crate::validate::parse_endpoint(text)
 }
@@ -319,6 +359,15 @@ pub struct SourceArgs {
     /// With --history: scan only the history, not the files in the work tree.
     #[arg(long, requires = "history")]
     pub no_worktree: bool,
+    /// Scan the repositories listed in FILE, one per line: a path, or a clone URL already
+    /// cloned beside the list (as owner/name or name). Paths in the report start with each
+    /// one's line, and each place names its repository.
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
+    /// With --repos-from: scan only the I-th of N deterministic parts of the list (1-based:
+    /// 1/3, 2/3, 3/3), so N jobs cover it and `sprawl merge` joins their reports.
+    #[arg(long, value_name = "I/N", requires = "repos_from", value_parser = parse_shard)]
+    pub shard: Option<crate::sources::repos::Shard>,
     /// With --history: neither use nor update the cache of blobs that held nothing (in
     /// SPRAWL_CACHE_DIR, else the user's cache folder), so every blob is read again.
     #[arg(long)]
@@ -420,6 +469,21 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+impl Color {
+    /// Whether to colour: `auto` means on a terminal (not into a file), unless `NO_COLOR`.
+    pub fn resolve(self, to_file: bool) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                !to_file
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
 }
 
 fn parse_now(text: &str) -> Result<i64, String> {

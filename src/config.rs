@@ -40,6 +40,8 @@ pub enum FailOn {
     LongLived,
     Expired,
     AmbiguousOwner,
+    /// In several repositories, or under several environments' paths.
+    Reused,
     /// Any finding at all.
     Any,
     /// Never: exit 0 whatever is found (errors still exit 2).
@@ -58,6 +60,7 @@ impl FailOn {
             FailOn::LongLived => has(Status::LongLived),
             FailOn::Expired => has(Status::Expired),
             FailOn::AmbiguousOwner => has(Status::AmbiguousOwner),
+            FailOn::Reused => has(Status::Reused),
         }
     }
 }
@@ -96,6 +99,7 @@ struct RawConfig {
     max_archive_size: Option<Spanned<SizeValue>>,
     report_generic_in_tests: Option<Spanned<bool>>,
     validate_endpoints: Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    environments: Option<Spanned<std::collections::BTreeMap<String, Vec<String>>>>,
     #[serde(default)]
     allow: Vec<Spanned<RawAllow>>,
 }
@@ -197,6 +201,8 @@ pub struct Config {
     pub report_generic_in_tests: Option<Setting<bool>>,
     /// `validate_endpoints = { github = "https://ghe.acme.io/api/v3" }`
     pub validate_endpoints: Option<Setting<std::collections::BTreeMap<String, String>>>,
+    /// `environments = { prod = ["prod", "live"], dev = ["dev"] }`: path words per environment.
+    pub environments: Option<Setting<crate::inventory::reuse::Environments>>,
     pub allows: Vec<Allow>,
 }
 
@@ -270,6 +276,29 @@ impl Config {
             }
             None => None,
         };
+        let environments = match raw.environments {
+            Some(table) => {
+                let start = table.span().start;
+                let mut envs = Vec::new();
+                for (name, words) in table.into_inner() {
+                    if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
+                        return Err(invalid(
+                            start,
+                            format!(
+                                "environments.{name}: give the path words that mean it, like [\"prod\", \"production\"]"
+                            ),
+                        ));
+                    }
+                    envs.push((name, words.iter().map(|w| w.to_ascii_lowercase()).collect()));
+                }
+                Some(Setting::at(
+                    &at,
+                    start,
+                    crate::inventory::reuse::Environments(envs),
+                ))
+            }
+            None => None,
+        };
         let mut allows = Vec::new();
         for entry in raw.allow {
             let start = entry.span().start;
@@ -312,6 +341,7 @@ impl Config {
                 Setting::at(&at, start, r.into_inner())
             }),
             validate_endpoints,
+            environments,
             allows,
         })
     }
@@ -345,6 +375,8 @@ pub struct Effective {
     pub report_generic_in_tests: Setting<bool>,
     /// API bases for `--validate`, by endpoint name: the file's, then the command line's.
     pub validate_endpoints: Vec<Setting<(String, String)>>,
+    /// Path words per environment, for `reused`.
+    pub environments: Setting<crate::inventory::reuse::Environments>,
     pub allows: Vec<Allow>,
 }
 
@@ -424,6 +456,7 @@ impl Effective {
                 }),
                 cli.validate_endpoints,
             ),
+            environments: pick(None, config.environments, Default::default()),
             allows: config.allows,
         }
     }
@@ -558,6 +591,19 @@ impl fmt::Display for Effective {
             "report_generic_in_tests",
             self.report_generic_in_tests.value.to_string(),
             &self.report_generic_in_tests.source,
+        )?;
+        let environments: Vec<String> = self
+            .environments
+            .value
+            .0
+            .iter()
+            .map(|(name, words)| format!("{name} = {words:?}"))
+            .collect();
+        line(
+            f,
+            "environments",
+            format!("{{ {} }}", environments.join(", ")),
+            &self.environments.source,
         )?;
         for allow in &self.allows {
             writeln!(f, "[[allow]]  # {}: {}", allow.origin, allow.reason)?;
@@ -718,7 +764,7 @@ mod tests {
     fn mistakes_name_the_line() {
         assert_eq!(
             parse("max_age_days = 60\nfail_onn = [\"any\"]\n").unwrap_err(),
-            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `report_generic_in_tests`, `validate_endpoints`, `allow`"
+            "repo/.sprawl.toml:2:1: unknown field `fail_onn`, expected one of `rules`, `disable_rules`, `inventory`, `max_file_size`, `max_age_days`, `fail_on`, `archives`, `max_archive_size`, `report_generic_in_tests`, `validate_endpoints`, `environments`, `allow`"
         );
         assert!(
             parse("[[allow]]\npath = \"a/**\"\n")

@@ -122,6 +122,10 @@ pub struct Location {
     /// this finding is decided in `suppress`).
     #[serde(skip)]
     pub allow: Option<AllowComment>,
+    /// The repository the place belongs to, when a report covers several (`--repos-from`,
+    /// `sprawl merge`): its remote URL or folder name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 /// A distinct credential and everywhere it appears.
@@ -171,6 +175,7 @@ impl Finding {
                 key_path: None,
                 decoded: Vec::new(),
                 allow: None,
+                repository: None,
             }],
             first_seen: None,
             last_seen: None,
@@ -225,6 +230,8 @@ pub enum Status {
     AmbiguousOwner,
     /// Its own expiry, or the inventory's, is past.
     Expired,
+    /// The same credential in several repositories, or under several environments' paths.
+    Reused,
     /// It lives (or may live) longer than policy allows.
     LongLived,
     /// An active owner answers for it.
@@ -238,6 +245,7 @@ impl Status {
             Status::Orphaned => "orphaned",
             Status::AmbiguousOwner => "ambiguous-owner",
             Status::Expired => "expired",
+            Status::Reused => "reused",
             Status::LongLived => "long-lived",
             Status::Owned => "owned",
         }

@@ -17,6 +17,7 @@ pub mod enrich;
 pub mod finding;
 pub mod inventory;
 pub mod lifecycle;
+pub mod merge;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

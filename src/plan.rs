@@ -4,12 +4,11 @@
 //! here (exit 2). The pipeline reads only the [`Plan`]: the command line's structs stop at
 //! `commands/`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::cli::{Color, OutputArgs, PolicyArgs, ReadArgs, RuleArgs, SourceArgs};
+use crate::cli::{OutputArgs, PolicyArgs, ReadArgs, RuleArgs, SourceArgs};
 use crate::config::{CommandLine, Config, ConfigError, Defaults, Effective};
 use crate::inventory::{self, Inventory, InventoryError, Policy};
 use crate::report::{self, Format};
@@ -38,6 +37,10 @@ pub enum PlanError {
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    Repos(#[from] crate::sources::repos::ReposError),
+    #[error("--repos-from lists the repositories to scan: give no PATH beside it")]
+    ReposAndPaths,
 }
 
 /// What a scan reads: the files under some folders, their history, a range of it, or what is
@@ -191,6 +194,10 @@ pub struct Plan {
     pub baseline: Option<Baseline>,
     /// `--validate`: how providers are asked; `None` opens no connection.
     pub validation: Option<crate::validate::Settings>,
+    /// The repository (or folder) of each root, in order.
+    pub repositories: Vec<crate::sources::repos::Repository>,
+    /// The roots came from `--repos-from`.
+    pub repos_from: bool,
     respect_ignore_files: bool,
     follow_links: bool,
     threads: usize,
@@ -203,7 +210,25 @@ pub struct Plan {
 impl Plan {
     /// Resolves what was asked: finds and reads `.sprawl.toml`, the inventory and the baseline.
     pub fn resolve(asked: Asked) -> Result<Plan, PlanError> {
-        let targets = Targets::resolve(&asked.paths)?;
+        let targets = match &asked.sources.repos_from {
+            None => Targets::resolve(&asked.paths)?,
+            Some(_) if !asked.paths.is_empty() => return Err(PlanError::ReposAndPaths),
+            Some(list) => {
+                let listed = crate::sources::repos::read_list(list, asked.sources.shard)?;
+                let paths: Vec<PathBuf> = listed.iter().map(|l| l.path.clone()).collect();
+                let mut targets = Targets::resolve(&paths)?;
+                // Always `label/path`, one repository or many, so shards' reports agree.
+                for (root, l) in targets.roots.iter_mut().zip(&listed) {
+                    root.display_prefix = l.label.clone();
+                }
+                targets
+            }
+        };
+        let repositories = targets
+            .roots
+            .iter()
+            .map(|r| crate::sources::repos::describe(&r.path, &r.display_prefix))
+            .collect();
         let settings = settings(&asked, &targets)?;
         let folders = targets.search_folders();
         let (policy, output) = (&asked.policy, &asked.output);
@@ -242,15 +267,7 @@ impl Plan {
             }
             None => None,
         };
-        let color = match output.color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => {
-                output.output.is_none()
-                    && std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none()
-            }
-        };
+        let color = output.color.resolve(output.output.is_some());
         let threads = asked.reading.threads.filter(|&n| n > 0).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(usize::from)
@@ -278,6 +295,8 @@ impl Plan {
             inventory,
             baseline,
             validation,
+            repositories,
+            repos_from: asked.sources.repos_from.is_some(),
             respect_ignore_files: !asked.reading.no_ignore,
             follow_links: asked.reading.follow,
             threads,
@@ -285,6 +304,17 @@ impl Plan {
             wants_blob_cache,
             blob_cache: None,
         })
+    }
+
+    /// Whether the scan covers several repositories (`--repos-from`, or paths in different
+    /// ones): then each place names its repository.
+    pub fn spans_repositories(&self) -> bool {
+        let distinct: std::collections::BTreeSet<&str> = self
+            .repositories
+            .iter()
+            .map(|r| r.repository.as_str())
+            .collect();
+        self.repos_from || distinct.len() > 1
     }
 
     /// The project the scan belongs to (the first scanned folder's repository root, else

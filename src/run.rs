@@ -32,6 +32,69 @@ pub struct Run {
     pub explained: Vec<Explained>,
     /// The time ages and expiry were judged against (`--now`, else the clock).
     pub now: i64,
+    /// What was scanned, by which sprawl and rules (the JSON report's `scan`).
+    pub scan: Option<ScanInfo>,
+}
+
+/// What a report covers, so reports of many jobs can be merged and told apart.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct ScanInfo {
+    /// The repository scanned (its remote URL, else its folder's name); null when several.
+    pub repository: Option<String>,
+    /// Its HEAD commit.
+    pub commit: Option<String>,
+    pub paths: Vec<String>,
+    /// RFC 3339, the real clock.
+    pub started_at: String,
+    pub sprawl_version: String,
+    /// SHA-256 of the rules used (ids, patterns, keywords, checks): reports made with
+    /// different rules may disagree on what is a finding.
+    pub rules_digest: String,
+    /// Every repository covered, when several (`--repos-from`, `sprawl merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<crate::sources::repos::Repository>,
+    /// `sprawl merge`: the reports merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+}
+
+impl ScanInfo {
+    /// What a scan of `plan` with `rules` covers, started at `started_at` (seconds).
+    pub fn of(
+        plan: &crate::plan::Plan,
+        rules: &crate::rules::RuleSet,
+        started_at: i64,
+    ) -> ScanInfo {
+        let single = match plan.repositories.as_slice() {
+            [one] if !plan.repos_from => Some(one),
+            _ => None,
+        };
+        let mut paths: Vec<String> = plan
+            .targets
+            .roots
+            .iter()
+            .map(|r| match r.display_prefix.is_empty() {
+                true => r.path.display().to_string(),
+                false => r.display_prefix.clone(),
+            })
+            .collect();
+        if plan.targets.stdin {
+            paths.push("-".to_string());
+        }
+        ScanInfo {
+            repository: single.map(|r| r.repository.clone()),
+            commit: single.and_then(|r| r.commit.clone()),
+            paths,
+            started_at: crate::dates::rfc3339_utc(started_at),
+            sprawl_version: env!("CARGO_PKG_VERSION").to_string(),
+            rules_digest: rules.digest(),
+            repositories: match single {
+                Some(_) => Vec::new(),
+                None => plan.repositories.clone(),
+            },
+            merged_from: Vec::new(),
+        }
+    }
 }
 
 /// What became of one candidate (`sprawl explain`).

@@ -31,24 +31,7 @@ fn read(rel: &str) -> String {
 
 /// The body of the fenced block that follows `<!-- tested: NAME -->` in docs/ci.md.
 fn tested_block(name: &str) -> String {
-    let doc = read("docs/ci.md");
-    let marker = format!("<!-- tested: {name} -->");
-    assert_eq!(
-        doc.matches(&marker).count(),
-        1,
-        "docs/ci.md must have exactly one {marker}"
-    );
-    let after = &doc[doc.find(&marker).expect("counted above") + marker.len()..];
-    let fence = after.trim_start();
-    assert!(
-        fence.starts_with("```"),
-        "{marker} must be followed by a fenced block"
-    );
-    let body = &fence[fence.find('\n').expect("a fence line ends") + 1..];
-    let end = body
-        .find("\n```")
-        .unwrap_or_else(|| panic!("the block after {marker} is not closed"));
-    body[..=end].to_string()
+    common::tested_block("docs/ci.md", name)
 }
 
 fn yaml(text: &str, what: &str) -> Value {

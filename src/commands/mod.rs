@@ -7,6 +7,7 @@ mod config;
 mod explain;
 mod hook;
 mod inventory;
+mod merge;
 mod output;
 mod rules;
 mod scan;
@@ -38,7 +39,7 @@ pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Scan(args) => scan::scan(args),
+        Command::Scan(args) => scan::scan(*args),
         Command::Rules(RulesCommand::List { rules, format }) => rules::list(&rules, format),
         Command::Rules(RulesCommand::Check { paths }) => rules::check(&paths),
         Command::Rules(RulesCommand::Example { id, rules }) => rules::example(&id, &rules),
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Explain(args) => explain::explain(args),
         Command::Cache(command) => cache(command),
         Command::Validate(args) => validate::validate(args),
+        Command::Merge(args) => merge::merge(args),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::finding::Finding;
 use crate::pipeline::{self, reader_closed};
 use crate::plan::{Asked, Plan};
 use crate::report::{self, Format};
+use crate::run::ScanInfo;
 
 pub fn scan(args: ScanArgs) -> Result<u8> {
     let started = Instant::now();
@@ -33,12 +34,16 @@ pub fn scan(args: ScanArgs) -> Result<u8> {
         validation: args.validation,
         explain: false,
     })?;
+    let started_at = crate::plan::unix_now();
     let set = load_rules(&plan.rules)?;
     let engine = Engine::new(&set)?;
     plan.use_blob_cache(&set);
     let sources = plan.sources()?;
     let mut destination = Destination::open(plan.output.as_deref())?;
-    match scan_into(&plan, &engine, &sources, &mut destination, started) {
+    // The digest costs a pass over the rules: only reports that carry it pay it.
+    let scan =
+        (!matches!(plan.format, Format::Text)).then(|| ScanInfo::of(&plan, &set, started_at));
+    match scan_into(&plan, &engine, &sources, &mut destination, started, scan) {
         Ok(code) => {
             destination.finish()?;
             Ok(code)
@@ -56,17 +61,19 @@ fn scan_into(
     sources: &[Box<dyn crate::sources::Source>],
     destination: &mut Destination,
     started: Instant,
+    scan: Option<ScanInfo>,
 ) -> Result<u8> {
     // History findings are dated only once every blob is read: they are written at the end.
     let streaming =
         plan.format == Format::Jsonl && !plan.mode.reads_history() && plan.validation.is_none();
-    let run = pipeline::run(
+    let mut run = pipeline::run(
         plan,
         engine,
         sources,
         streaming.then(|| destination.writer()),
         started,
     )?;
+    run.scan = scan;
     let written = match plan.format {
         Format::Jsonl if streaming => Ok(()),
         format => report::reporter(format, plan.report).write(&run, destination.writer()),

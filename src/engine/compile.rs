@@ -9,7 +9,7 @@ use regex_automata::PatternID;
 use regex_automata::meta;
 use regex_automata::util::syntax;
 
-use super::{CONTEXT_BEFORE, Dropped, RuleIdx, RuleInfo, Standing, filters};
+use super::{CONTEXT_BEFORE, Dropped, RuleIdx, RuleInfo, filters};
 use crate::rules::{FormatCheck, Rule, RuleError, invalid};
 
 /// Compiled-regex size limit per rule: generous for real rules, but a runaway user pattern
@@ -209,26 +209,7 @@ impl CompiledRule {
 
 pub(super) fn compile_rule(rule: &Rule, order: u32) -> Result<CompiledRule, RuleError> {
     let compiled = CompiledRule {
-        info: Arc::new(RuleInfo {
-            id: rule.id().to_string(),
-            name: rule.name.clone(),
-            provider: rule.provider.clone(),
-            kind: rule.kind,
-            generic: rule.generic,
-            standing: if rule.generic {
-                Standing::Generic
-            } else if rule.broad {
-                Standing::Broad
-            } else if rule.keyed {
-                Standing::Keyed
-            } else {
-                Standing::Specific
-            },
-            weak_values: rule.weak_values,
-            order,
-            description: rule.description.clone().unwrap_or_default(),
-            check: rule.resolved_check.clone(),
-        }),
+        info: Arc::new(RuleInfo::of(rule, order)),
         pattern: rule.pattern.clone(),
         matcher: OnceLock::new(),
         min_entropy: rule.min_entropy,

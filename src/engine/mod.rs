@@ -50,6 +50,32 @@ pub struct RuleInfo {
     pub check: Option<Arc<crate::rules::NamedCheck>>,
 }
 
+impl RuleInfo {
+    /// The facts of `rule`, the `order`-th loaded.
+    pub fn of(rule: &crate::rules::Rule, order: u32) -> RuleInfo {
+        RuleInfo {
+            id: rule.id().to_string(),
+            name: rule.name.clone(),
+            provider: rule.provider.clone(),
+            kind: rule.kind,
+            generic: rule.generic,
+            standing: if rule.generic {
+                Standing::Generic
+            } else if rule.broad {
+                Standing::Broad
+            } else if rule.keyed {
+                Standing::Keyed
+            } else {
+                Standing::Specific
+            },
+            weak_values: rule.weak_values,
+            order,
+            description: rule.description.clone().unwrap_or_default(),
+            check: rule.resolved_check.clone(),
+        }
+    }
+}
+
 /// What a rule's match says about whose credential it is, strongest first. When two rules
 /// match the same bytes the stronger names the finding; a weaker match that overlaps a
 /// stronger one gives way (a generic one also to a stronger match its checks rejected).

@@ -197,6 +197,7 @@ fn findings_from_hits(
             key_path: view.key_path(&hit.at),
             decoded: hit.decoded,
             allow: allow::allow_comment(hay, hit.at.start, rule_id, |id| engine.has_rule(id)),
+            repository: None,
         };
         let fingerprint = Fingerprint::of(hit.secret);
         if let Some(&i) = by_fingerprint.get(&fingerprint) {

@@ -10,6 +10,7 @@ mod file;
 pub mod hints;
 pub mod init;
 mod report;
+pub mod reuse;
 #[cfg(test)]
 mod tests;
 mod verdict;

@@ -274,7 +274,7 @@ fn temporary_credentials_are_short_lived_and_history_dates_age() {
     let mut f = finding("github-app-installation-token", "github", b"g", "a");
     f.lifecycle.type_lifetime = Some(TypeLifetime {
         seconds: 3600,
-        reason: "GitHub App installation token (1 hour)",
+        reason: "GitHub App installation token (1 hour)".into(),
     });
     assert_eq!(judged(&mut f, None), [Status::Orphaned]);
 

@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeLifetime {
     pub seconds: i64,
-    /// Why, for the report: "GitHub App installation token (1 hour)".
-    pub reason: &'static str,
+    /// Why, for the report: "GitHub App installation token (1 hour)" (owned when read back
+    /// from a report by `sprawl merge`).
+    pub reason: std::borrow::Cow<'static, str>,
 }
 
 /// Facts read from one credential. Times are seconds since the Unix epoch (UTC).

@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use std::borrow::Cow;
+
 use super::{Lifecycle, TypeLifetime, clamp_time};
 use crate::dates::{parse_date, parse_rfc3339, rfc3339_utc};
 
 /// STS GetSessionToken allows at most 129 600 s; role sessions are shorter.
 const AWS_TEMPORARY: TypeLifetime = TypeLifetime {
     seconds: 36 * 3600,
-    reason: "AWS STS temporary credentials (at most 36 hours)",
+    reason: Cow::Borrowed("AWS STS temporary credentials (at most 36 hours)"),
 };
 
 /// AWS access key ids: the prefix says what the key is (IAM User Guide, "Unique ID prefixes").
@@ -99,7 +101,7 @@ pub(super) fn github(text: &[u8], identifiers: &BTreeMap<String, String>, life: 
             "user-to-server",
             Some(TypeLifetime {
                 seconds: 8 * 3600,
-                reason: "GitHub App user-to-server token (8 hours)",
+                reason: Cow::Borrowed("GitHub App user-to-server token (8 hours)"),
             }),
         ),
         (
@@ -107,7 +109,7 @@ pub(super) fn github(text: &[u8], identifiers: &BTreeMap<String, String>, life: 
             "installation",
             Some(TypeLifetime {
                 seconds: 3600,
-                reason: "GitHub App installation token (1 hour)",
+                reason: Cow::Borrowed("GitHub App installation token (1 hour)"),
             }),
         ),
         (
@@ -115,7 +117,7 @@ pub(super) fn github(text: &[u8], identifiers: &BTreeMap<String, String>, life: 
             "refresh",
             Some(TypeLifetime {
                 seconds: 183 * 86_400,
-                reason: "GitHub App refresh token (6 months)",
+                reason: Cow::Borrowed("GitHub App refresh token (6 months)"),
             }),
         ),
     ];

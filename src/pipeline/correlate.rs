@@ -85,6 +85,7 @@ pub fn judge(correlated: Correlated, plan: &Plan, engine: &Engine) -> Run {
     for finding in &mut findings {
         inventory::assess(finding, inventory, policy);
     }
+    inventory::reuse::mark(&mut findings, &plan.settings.environments.value);
     let (project, paths) = plan.project();
     let codeowners = inventory::init::Codeowners::find(&project);
     let evidence = inventory::hints::Evidence {
@@ -120,6 +121,7 @@ pub fn judge(correlated: Correlated, plan: &Plan, engine: &Engine) -> Run {
         baseline,
         explained,
         now: plan.now,
+        scan: None,
     }
 }
 

@@ -112,6 +112,9 @@ pub fn run<'a>(
         explained,
     };
     let mut correlated = correlate::correlate(found, &histories, plan, &options);
+    if plan.spans_repositories() {
+        attach_repositories(&mut correlated.findings, &plan.repositories);
+    }
     if let Some(settings) = &plan.validation {
         correlated.summary.validation = Some(crate::validate::validate_all(
             &mut correlated.findings,
@@ -121,6 +124,29 @@ pub fn run<'a>(
     let mut run = correlate::judge(correlated, plan, engine);
     run.summary.duration_ms = started.elapsed().as_millis() as u64;
     Ok(run)
+}
+
+/// Names each place's repository, by the root whose shown prefix its path starts with (the
+/// longest, so `api` and `api-gateway` stay apart).
+fn attach_repositories(
+    findings: &mut [crate::finding::Finding],
+    repositories: &[crate::sources::repos::Repository],
+) {
+    for finding in findings {
+        for location in &mut finding.locations {
+            let owner = repositories
+                .iter()
+                .filter(|r| {
+                    r.prefix.is_empty()
+                        || location
+                            .path
+                            .strip_prefix(r.prefix.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                })
+                .max_by_key(|r| r.prefix.len());
+            location.repository = owner.map(|r| r.repository.clone());
+        }
+    }
 }
 
 /// A progress line on stderr (only when it is a terminal): files, bytes, findings so far.

@@ -459,6 +459,30 @@ impl RuleSet {
         );
     }
 
+    /// SHA-256 (hex) of what decides the findings: each rule's id, pattern, keywords, checks
+    /// and filters, in load order.
+    pub fn digest(&self) -> String {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        for r in &self.rules {
+            let text = format!(
+                "{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\n",
+                r.id(),
+                r.pattern,
+                r.keywords,
+                r.min_entropy,
+                r.format_check,
+                r.allow,
+                r.paths,
+                r.exclude_paths,
+                r.key_paths,
+                r.check
+            );
+            hash.update(text.as_bytes());
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id() == id)
     }

@@ -9,6 +9,7 @@ pub mod chunked;
 pub mod git;
 mod git_objects;
 pub mod history;
+pub mod repos;
 pub mod stdin;
 pub mod walk;
 pub mod walk_cache;

@@ -55,6 +55,22 @@ impl Repo {
         repo
     }
 
+    /// A new repository at `path` (created), for tests that lay several side by side.
+    #[allow(dead_code)] // each test crate uses its own subset
+    pub fn at(path: &Path) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::create_dir_all(path).unwrap();
+        let repo = Repo {
+            _dir: dir,
+            home,
+            path: path.to_path_buf(),
+        };
+        repo.git(&["init", "-q", "-b", "main"], "2024-01-01T00:00:00Z");
+        repo
+    }
+
     pub fn git(&self, args: &[&str], date: &str) -> String {
         git(&self.path, &self.home, args, date)
     }
@@ -156,4 +172,28 @@ pub fn suppression_reasons(report: &serde_json::Value) -> Vec<&str> {
         .iter()
         .filter_map(|s| s["suppression"]["reason"].as_str())
         .collect()
+}
+
+/// The body of the fenced block that follows `<!-- tested: NAME -->` in `doc`.
+#[allow(dead_code)] // each test crate uses its own subset
+pub fn tested_block(doc: &str, name: &str) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let marker = format!("<!-- tested: {name} -->");
+    assert_eq!(
+        text.matches(&marker).count(),
+        1,
+        "{doc} must have exactly one {marker}"
+    );
+    let after = &text[text.find(&marker).expect("counted above") + marker.len()..];
+    let fence = after.trim_start();
+    assert!(
+        fence.starts_with("```"),
+        "{marker} must be followed by a fenced block"
+    );
+    let body = &fence[fence.find('\n').expect("a fence line ends") + 1..];
+    let end = body
+        .find("\n```")
+        .unwrap_or_else(|| panic!("the block after {marker} is not closed"));
+    body[..=end].to_string()
 }
