@@ -324,3 +324,31 @@ fn awkward_paths_and_history_locations_stay_valid() {
         gone["partialFingerprints"]
     );
 }
+
+#[test]
+fn the_log_names_the_repository_and_commit_it_scanned() {
+    let repo = common::Repo::new();
+    repo.git(
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://ci:hunter2@github.com/acme/api.git",
+        ],
+        "2024-01-01T00:00:00Z",
+    );
+    repo.write("deploy/ci.env", &format!("GH_TOKEN={}\n", common::token()));
+    let head = repo.commit("config", "2024-02-01T00:00:00Z");
+    let (_, text, log) = scan_sarif(&repo.path);
+    assert_schema_valid(&log);
+    let run = &log["runs"][0];
+    assert_eq!(
+        run["versionControlProvenance"],
+        json!([{"repositoryUri": "https://github.com/acme/api.git", "revisionId": head}])
+    );
+    assert_eq!(run["properties"]["scan"]["commit"], head.as_str());
+    assert!(
+        !text.contains("hunter2"),
+        "a remote's credentials never reach a report"
+    );
+}

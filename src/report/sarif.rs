@@ -109,9 +109,36 @@ pub struct SarifReport(pub Options);
 
 impl Reporter for SarifReport {
     fn write(&self, run: &crate::run::Run, out: &mut dyn Write) -> io::Result<()> {
-        let log = sarif_json(&run.findings, self.0.listed_suppressed(run), &run.summary);
+        let mut log = sarif_json(&run.findings, self.0.listed_suppressed(run), &run.summary);
+        if let Some(scan) = &run.scan {
+            name_what_was_scanned(&mut log, scan);
+        }
         serde_json::to_writer_pretty(&mut *out, &log)?;
         writeln!(out)
+    }
+}
+
+/// What the report covers, in the run: the `scan` object among its properties (without its
+/// start time: the same scan gives the same log), and the repository and commit as
+/// `versionControlProvenance` (when the repository is a URL).
+fn name_what_was_scanned(log: &mut Value, scan: &crate::run::ScanInfo) {
+    let Some(run) = log.pointer_mut("/runs/0").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let (Some(repository), Some(commit)) = (&scan.repository, &scan.commit)
+        && repository.contains("://")
+    {
+        run.insert(
+            "versionControlProvenance".into(),
+            json!([{"repositoryUri": repository, "revisionId": commit}]),
+        );
+    }
+    if let Some(properties) = run.get_mut("properties").and_then(Value::as_object_mut) {
+        let mut scan = json!(scan);
+        if let Some(map) = scan.as_object_mut() {
+            map.shift_remove("started_at");
+        }
+        properties.insert("scan".into(), scan);
     }
 }
 
