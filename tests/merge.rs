@@ -362,3 +362,47 @@ fn foreign_files_stop_the_merge_and_other_versions_warn() {
         "one credential"
     );
 }
+
+#[test]
+fn files_of_two_repositories_in_one_scan_name_their_repositories() {
+    let dir = tempfile::tempdir().unwrap();
+    organisation(dir.path());
+    let out = sprawl()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "api/deploy/dev.env",
+            "billing/deploy/prod/app.env",
+            "-f",
+            "json",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shared = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"]["id"] == "github-pat-classic")
+        .unwrap();
+    let repos: Vec<&str> = shared["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["repository"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        repos,
+        [
+            "https://git.example.com/acme/api.git",
+            "https://git.example.com/acme/billing.git"
+        ]
+    );
+    assert!(
+        shared["statuses"]
+            .as_array()
+            .unwrap()
+            .contains(&"reused".into())
+    );
+}

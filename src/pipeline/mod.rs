@@ -126,8 +126,9 @@ pub fn run<'a>(
     Ok(run)
 }
 
-/// Names each place's repository, by the root whose shown prefix its path starts with (the
-/// longest, so `api` and `api-gateway` stay apart).
+/// Names each place's repository, by the root whose shown prefix its path is or starts with
+/// (a file given as a root is its own prefix; the longest wins, so `api` and `api-gateway`
+/// stay apart).
 fn attach_repositories(
     findings: &mut [crate::finding::Finding],
     repositories: &[crate::sources::repos::Repository],
@@ -141,7 +142,7 @@ fn attach_repositories(
                         || location
                             .path
                             .strip_prefix(r.prefix.as_str())
-                            .is_some_and(|rest| rest.starts_with('/'))
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
                 })
                 .max_by_key(|r| r.prefix.len());
             location.repository = owner.map(|r| r.repository.clone());
