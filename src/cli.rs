@@ -44,7 +44,8 @@ pub enum Command {
     /// Show every candidate the rules saw in a file, and what reported or dropped each one
     /// (a failed checksum, a placeholder, an allow comment, the baseline...).
     Explain(ExplainArgs),
-    /// The cache that lets a history re-scan read only blobs it has not seen.
+    /// The cache that lets a history re-scan read only blobs it has not seen, and keeps
+    /// validation results.
     #[command(subcommand)]
     Cache(CacheCommand),
     /// Ask a provider whether one credential, read from standard input, is live (after a
