@@ -75,15 +75,8 @@ pub struct MergeArgs {
     /// The configuration whose `environments` (and `fail_on`, `max_age_days`) apply.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The current time for ages and expiry, as RFC 3339.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
-    pub now: Option<i64>,
-    /// The longest life policy allows a credential, when the inventory sets none [default: 90].
-    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_age_days: Option<u32>,
-    /// Exit 1 when a merged finding has one of these statuses (comma-separated) [default: any].
-    #[arg(long, value_enum, value_name = "STATUSES", value_delimiter = ',')]
-    pub fail_on: Vec<FailOn>,
+    #[command(flatten)]
+    pub judging: JudgeArgs,
     /// Colour the text report.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -453,6 +446,14 @@ pub struct PolicyArgs {
     /// Do not look for an inventory file.
     #[arg(long)]
     pub no_inventory: bool,
+    #[command(flatten)]
+    pub judging: JudgeArgs,
+}
+
+/// The clock, the policy's longest life and what fails the run: what `scan` and `merge`
+/// judge findings by.
+#[derive(Debug, Args, Clone, Default)]
+pub struct JudgeArgs {
     /// The current time for ages and expiry, as RFC 3339 (reproducible reports and tests).
     #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
     pub now: Option<i64>,

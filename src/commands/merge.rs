@@ -4,9 +4,8 @@
 use anyhow::Result;
 
 use super::output::Destination;
-use super::{EXIT_CLEAN, EXIT_FINDINGS};
 use crate::cli::MergeArgs;
-use crate::config::{CommandLine, Config, Defaults, Effective, FailOn};
+use crate::config::{CommandLine, Config, Defaults, Effective};
 use crate::inventory::{self, Inventory, Policy};
 use crate::merge;
 use crate::report;
@@ -20,8 +19,8 @@ pub fn merge(args: MergeArgs) -> Result<u8> {
     let settings = Effective::resolve(
         CommandLine {
             inventory: args.inventory.clone(),
-            max_age_days: args.max_age_days,
-            fail_on: args.fail_on.clone(),
+            max_age_days: args.judging.max_age_days,
+            fail_on: args.judging.fail_on.clone(),
             ..CommandLine::default()
         },
         config,
@@ -46,7 +45,7 @@ pub fn merge(args: MergeArgs) -> Result<u8> {
     if let Some(warning) = merge::mixed_origins(&reports) {
         eprintln!("sprawl: warning: {warning}");
     }
-    let now = args.now.unwrap_or_else(crate::plan::unix_now);
+    let now = args.judging.now.unwrap_or_else(crate::plan::unix_now);
     let judging = merge::Judging {
         inventory: inventory.as_ref(),
         policy: Policy {
@@ -71,13 +70,8 @@ pub fn merge(args: MergeArgs) -> Result<u8> {
             return Err(err.into());
         }
     }
-    let fail_on = &settings.fail_on.value;
-    let fails = |f: &crate::finding::Finding| fail_on.iter().any(|c| c.fails(f));
-    Ok(
-        if fail_on.contains(&FailOn::None) || !run.findings.iter().any(fails) {
-            EXIT_CLEAN
-        } else {
-            EXIT_FINDINGS
-        },
-    )
+    Ok(super::scan::exit_code(
+        &run.findings,
+        &settings.fail_on.value,
+    ))
 }

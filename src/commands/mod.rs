@@ -22,8 +22,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::{
     BaselineCommand, CacheCommand, Cli, Command, ConfigArgs, ConfigCommand, HookCommand,
-    InventoryCommand, OutputArgs, PolicyArgs, ReadArgs, RecordArgs, RuleArgs, RulesCommand,
-    SourceArgs,
+    InventoryCommand, JudgeArgs, OutputArgs, PolicyArgs, ReadArgs, RecordArgs, RuleArgs,
+    RulesCommand, SourceArgs,
 };
 use crate::config::FailOn;
 use crate::engine::Engine;
@@ -122,8 +122,11 @@ fn record_scan(args: &RecordArgs) -> Result<(Plan, Run)> {
                 no_config: false,
             },
             no_inventory: true,
-            now: args.now,
-            fail_on: vec![FailOn::None],
+            judging: JudgeArgs {
+                now: args.now,
+                fail_on: vec![FailOn::None],
+                ..JudgeArgs::default()
+            },
             ..PolicyArgs::default()
         },
         validation: args.validation.clone(),

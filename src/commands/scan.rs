@@ -87,7 +87,7 @@ fn scan_into(
 }
 
 /// 1 when a finding has a status that --fail-on names (`any`: any finding at all).
-fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
+pub(super) fn exit_code(findings: &[Finding], fail_on: &[FailOn]) -> u8 {
     let fails = |f: &Finding| fail_on.iter().any(|choice| choice.fails(f));
     if fail_on.contains(&FailOn::None) || !findings.iter().any(fails) {
         EXIT_CLEAN
